@@ -1,0 +1,4 @@
+#ifndef DISKQUEUE_CBERKELEYDB_SHIM_H
+#define DISKQUEUE_CBERKELEYDB_SHIM_H
+#include <db.h>
+#endif

@@ -1,0 +1,6 @@
+import QueueServer
+
+@main
+struct Program {
+    static func main() {}
+}
