@@ -31,8 +31,10 @@ let package = Package(
         ),
 
         // Wire codecs: bytes in, requests out; replies written straight into ByteBuffers.
-        .target(name: "RESP", dependencies: [nio]),
-        .target(name: "MemcacheText", dependencies: [nio]),
+        // ASCIIBytes holds what both codecs share: decimal integers read and written without Strings.
+        .target(name: "ASCIIBytes", dependencies: [nio]),
+        .target(name: "RESP", dependencies: ["ASCIIBytes", nio]),
+        .target(name: "MemcacheText", dependencies: ["ASCIIBytes", nio]),
 
         // Protocol-agnostic processors: the Processor API, the RAM queue and the RAM key/value cache.
         .target(
@@ -66,6 +68,7 @@ let package = Package(
             ]
         ),
 
+        .testTarget(name: "ASCIIBytesTests", dependencies: ["ASCIIBytes", nio]),
         .testTarget(
             name: "RESPTests",
             dependencies: ["RESP", nio, .product(name: "NIOTestUtils", package: "swift-nio")]
