@@ -12,6 +12,7 @@ let programs = [
 
 let nio = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioLocks = Target.Dependency.product(name: "NIOConcurrencyHelpers", package: "swift-nio")
+let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
 
 let package = Package(
     name: "DiskQueue",
@@ -77,13 +78,12 @@ let package = Package(
             name: "MemcacheTextTests",
             dependencies: ["MemcacheText", nio, .product(name: "NIOTestUtils", package: "swift-nio")]
         ),
-        .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore", nio]),
-        .testTarget(name: "BerkeleyQueueTests", dependencies: ["BerkeleyQueue", "QueueCore", nio]),
+        .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore", nio, nioEmbedded]),
+        .testTarget(name: "BerkeleyQueueTests", dependencies: ["BerkeleyQueue", "QueueCore", nio, nioEmbedded]),
         .testTarget(
             name: "QueueServerTests",
             dependencies: [
-                "QueueServer", "QueueCore", nio,
-                .product(name: "NIOEmbedded", package: "swift-nio"),
+                "QueueServer", "QueueCore", nio, nioEmbedded,
             ]
         ),
     ]

@@ -1,0 +1,28 @@
+import NIOCore
+
+/// A store of named FIFO queues: the one API both protocols dispatch to, whether the messages
+/// live in RAM or on disk.
+///
+/// A processor answers a command now, by returning its reply, or later, by returning `nil` and
+/// handing the reply to ``QueueClient/deliver(_:)`` on the client's event loop. Replies to one
+/// client always come in the order of its commands: a processor that answers a command later
+/// answers that client's following commands later too, until it has delivered.
+public protocol QueueProcessor: AnyObject, Sendable {
+    /// Runs `command` on behalf of `client`; returns the reply, or `nil` if it comes later.
+    func execute(_ command: QueueCommand, for client: any QueueClient) -> QueueReply?
+
+    /// Forgets `client` (its connection closed).
+    func clientDisconnected(_ client: any QueueClient)
+
+    /// Finishes the work in flight and makes the state durable; the processor takes no more commands.
+    func shutdown() async throws
+}
+
+/// A connection, as a processor sees it.
+public protocol QueueClient: AnyObject, Sendable {
+    /// The event loop the client's connection runs on.
+    var eventLoop: any EventLoop { get }
+
+    /// Replies to the client's earliest unanswered commands, in order. Called on ``eventLoop``.
+    func deliver(_ replies: [QueueReply])
+}

@@ -1,0 +1,34 @@
+import NIOCore
+import QueueCore
+import Testing
+
+@Suite struct GlobPatternTests {
+    private func matches(_ pattern: String, _ name: String) -> Bool {
+        GlobPattern(ByteBuffer(string: pattern)).matches(ByteBuffer(string: name))
+    }
+
+    @Test func matchesLikeRedis() {
+        #expect(matches("*", ""))
+        #expect(matches("*", "anything"))
+        #expect(matches("h?llo", "hello"))
+        #expect(!matches("h?llo", "hllo"))
+        #expect(matches("h*llo", "heeeello"))
+        #expect(matches("h[ae]llo", "hallo"))
+        #expect(!matches("h[ae]llo", "hillo"))
+        #expect(matches("h[^e]llo", "hallo"))
+        #expect(!matches("h[^e]llo", "hello"))
+        #expect(matches("h[a-b]llo", "hbllo"))
+        #expect(matches("h[b-a]llo", "hallo"))
+        #expect(matches("h\\*llo", "h*llo"))
+        #expect(!matches("h\\*llo", "hello"))
+        #expect(matches("queue:*:jobs", "queue:7:jobs"))
+        #expect(!matches("queue:*:jobs", "queue:7:job"))
+        #expect(matches("a*", "a"))
+        #expect(matches("[abc", "a"))
+    }
+
+    @Test func pathologicalPatternsFinish() {
+        let pattern = String(repeating: "a*", count: 30) + "b"
+        #expect(!matches(pattern, String(repeating: "a", count: 60)))
+    }
+}
