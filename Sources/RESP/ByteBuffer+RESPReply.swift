@@ -68,6 +68,18 @@ extension ByteBuffer {
         self.writeStaticString("\r\n")
     }
 
+    /// `-ERR <message>\r\n` for a message of raw bytes (it may quote what a client sent),
+    /// with CR and LF replaced by spaces.
+    public mutating func writeRESPError(message: ByteBuffer) {
+        self.writeStaticString("-ERR ")
+        message.withUnsafeReadableBytes { bytes in
+            for byte in bytes {
+                self.writeInteger(byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n") ? UInt8(ascii: " ") : byte)
+            }
+        }
+        self.writeStaticString("\r\n")
+    }
+
     /// The null reply: `$-1\r\n` in RESP2, `_\r\n` in RESP3.
     @inlinable
     public mutating func writeRESPNull(_ version: RESPVersion) {

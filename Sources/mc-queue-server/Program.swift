@@ -1,6 +1,8 @@
 import QueueServer
 
 @main
-struct Program {
-    static func main() {}
+enum Program {
+    static func main() async {
+        await ServerCommand<MemcacheQueueProgram>.main()
+    }
 }

@@ -11,6 +11,9 @@ public protocol QueueProcessor: AnyObject, Sendable {
     /// Runs `command` on behalf of `client`; returns the reply, or `nil` if it comes later.
     func execute(_ command: QueueCommand, for client: any QueueClient) -> QueueReply?
 
+    /// How many queues exist, read without waiting for commands in flight (for INFO).
+    var queueCount: Int { get }
+
     /// Forgets `client` (its connection closed).
     func clientDisconnected(_ client: any QueueClient)
 

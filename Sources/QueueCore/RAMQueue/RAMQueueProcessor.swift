@@ -38,8 +38,11 @@ public final class RAMQueueProcessor: QueueProcessor {
         self.shards = (0..<64).map { _ in NIOLockedValueBox([:]) }
     }
 
-    /// Bytes currently charged against the memory limit.
+    /// Bytes currently charged against the memory limit (counted only when there is a limit:
+    /// otherwise every push and pop would update one contended atomic for nothing).
     public var memoryInUse: Int { self.chargedBytes.load(ordering: .relaxed) }
+
+    public var queueCount: Int { self.registeredQueues.load(ordering: .relaxed) }
 
     public func execute(_ command: QueueCommand, for client: any QueueClient) -> QueueReply? {
         switch command {
@@ -96,16 +99,18 @@ public final class RAMQueueProcessor: QueueProcessor {
     // MARK: Commands
 
     private func push(_ messages: [Message], to name: ByteBuffer, at end: QueueEnd, onlyIfAbsent: Bool) -> QueueReply {
-        let charge = messages.reduce(0) { $0 + $1.bytes.readableBytes + Self.chargePerMessage }
-        let charged = self.chargedBytes.add(charge, ordering: .relaxed).newValue
-        if let limit = self.configuration.memoryLimit, charged > limit {
-            self.chargedBytes.subtract(charge, ordering: .relaxed)
-            return .failure(.outOfMemory)
+        var charge = 0
+        if let limit = self.configuration.memoryLimit {
+            charge = messages.reduce(0) { $0 + $1.bytes.readableBytes + Self.chargePerMessage }
+            if self.chargedBytes.add(charge, ordering: .relaxed).newValue > limit {
+                self.chargedBytes.subtract(charge, ordering: .relaxed)
+                return .failure(.outOfMemory)
+            }
         }
         let unique = !self.configuration.allowsDuplicates || onlyIfAbsent
         while true {
             guard let queue = self.queue(named: name, creating: true) else {
-                self.chargedBytes.subtract(charge, ordering: .relaxed)
+                self.release(charge)
                 return .failure(.tooManyQueues)
             }
             let outcome = queue.withLock { state -> (added: Int, length: Int, kept: Int)? in
@@ -114,14 +119,14 @@ public final class RAMQueueProcessor: QueueProcessor {
                 var kept = 0
                 for message in messages where state.messages.push(message, at: end, unique: unique) {
                     added += 1
-                    kept += message.bytes.readableBytes + Self.chargePerMessage
+                    kept += charge == 0 ? 0 : message.bytes.readableBytes + Self.chargePerMessage
                 }
                 state.added += added
                 state.chargedBytes += kept
                 return (added, state.messages.count, kept)
             }
             guard let outcome else { continue }  // emptied and retired meanwhile: look again
-            self.chargedBytes.subtract(charge - outcome.kept, ordering: .relaxed)
+            self.release(charge - outcome.kept)
             if outcome.length == 0 {
                 self.retireIfEmpty(queue)
             }
@@ -137,15 +142,17 @@ public final class RAMQueueProcessor: QueueProcessor {
                 var messages: [Message] = []
                 var freed = 0
                 while messages.count < count, let message = state.messages.pop(from: end) {
-                    freed += message.bytes.readableBytes + Self.chargePerMessage
                     messages.append(message)
+                }
+                if state.chargedBytes > 0 {
+                    freed = messages.reduce(0) { $0 + $1.bytes.readableBytes + Self.chargePerMessage }
                 }
                 state.removed += messages.count
                 state.chargedBytes -= freed
                 return (messages, freed, state.messages.count == 0)
             }
             guard let outcome else { continue }
-            self.chargedBytes.subtract(outcome.freed, ordering: .relaxed)
+            self.release(outcome.freed)
             if outcome.isEmpty {
                 self.retireIfEmpty(queue)
             }
@@ -162,13 +169,15 @@ public final class RAMQueueProcessor: QueueProcessor {
             for member in members {
                 let copies = state.messages.removeAll(equalTo: member)
                 removed += copies
-                freed += copies * (member.readableBytes + Self.chargePerMessage)
+                if state.chargedBytes > 0 {
+                    freed += copies * (member.readableBytes + Self.chargePerMessage)
+                }
             }
             state.removed += removed
             state.chargedBytes -= freed
             return (removed, freed, state.messages.count == 0)
         }
-        self.chargedBytes.subtract(outcome.freed, ordering: .relaxed)
+        self.release(outcome.freed)
         if outcome.isEmpty {
             self.retireIfEmpty(queue)
         }
@@ -180,7 +189,7 @@ public final class RAMQueueProcessor: QueueProcessor {
         guard let removed else { return false }
         self.registeredQueues.subtract(1, ordering: .relaxed)
         let state = removed.retire()
-        self.chargedBytes.subtract(state.chargedBytes, ordering: .relaxed)
+        self.release(state.chargedBytes)
         return true  // `state` and its messages are freed here, outside every lock
     }
 
@@ -193,8 +202,14 @@ public final class RAMQueueProcessor: QueueProcessor {
             for queue in queues.values {
                 self.registeredQueues.subtract(1, ordering: .relaxed)
                 let state = queue.retire()
-                self.chargedBytes.subtract(state.chargedBytes, ordering: .relaxed)
+                self.release(state.chargedBytes)
             }
+        }
+    }
+
+    private func release(_ bytes: Int) {
+        if bytes != 0 {
+            self.chargedBytes.subtract(bytes, ordering: .relaxed)
         }
     }
 

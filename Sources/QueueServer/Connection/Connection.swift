@@ -1,0 +1,339 @@
+import DequeModule
+import Logging
+import NIOCore
+import QueueCore
+
+/// One client connection: the only handler in its pipeline. It accumulates input, lets its
+/// ``WireSession`` decode and dispatch requests, collects every reply of a read batch in one
+/// buffer and writes it with one flush (DESIGN.md rules 1-4).
+///
+/// Replies leave in request order even when a processor answers later: a reply produced while an
+/// earlier processor reply is still owed is rendered aside and queued behind it. So a connection
+/// can hand all its pipelined commands to the disk queue at once, and they share one group commit.
+/// Only a blocking command (one that waits for a message) stops the parsing of later commands,
+/// as in Redis.
+///
+/// All state is touched on the channel's event loop only, hence `@unchecked Sendable`: processors
+/// deliver on that loop, as ``QueueClient`` requires.
+final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient, QuiescableConnection, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// A reply not yet written, in request order.
+    private enum OwedReply {
+        /// The processor has not answered yet.
+        case fromProcessor(Session.PendingReply)
+        /// Ready, but behind a reply the processor still owes.
+        case rendered(ByteBuffer)
+    }
+
+    /// Write the reply buffer out early once it holds this much.
+    private static var flushThreshold: Int { 64 << 10 }
+    /// Most processor replies one connection may have outstanding; bounds the work a pipelining
+    /// client can queue up before it is made to wait.
+    private static var maximumOwedReplies: Int { 4096 }
+    /// Keep reading while paused only until this much input waits.
+    private static var maximumWaitingInput: Int { 64 << 10 }
+
+    let id: Int
+    let server: ServerContext
+    let eventLoop: any EventLoop
+    private var session: Session
+    private var context: ChannelHandlerContext?
+    private var received: ByteBuffer?
+    private var output = ByteBuffer()
+    private var owed = Deque<OwedReply>()
+
+    private var isOpen = false
+    private var isWritable = true
+    private var awaitingBlockingReply = false
+    private var closeRequested = false
+    private var isQuiescing = false
+    private var isClosing = false
+    private var heldRead = false
+    private var lastActivity = NIODeadline.now()
+    private var idleCheck: Scheduled<Void>?
+
+    init(id: Int, server: ServerContext, eventLoop: any EventLoop) {
+        self.id = id
+        self.server = server
+        self.eventLoop = eventLoop
+        self.session = Session(server: server)
+    }
+
+    // MARK: What sessions use
+
+    /// Writes a reply produced now, in its turn.
+    @inline(__always)
+    func reply(_ write: (inout ByteBuffer) -> Void) {
+        if self.owed.isEmpty {
+            write(&self.output)
+        } else {
+            var rendered = ByteBuffer()
+            write(&rendered)
+            self.owed.append(.rendered(rendered))
+        }
+    }
+
+    /// Runs a processor command; its reply is rendered with `pending` now or when it comes.
+    ///
+    /// - Parameter blocking: The command may wait for a message; later requests wait for its reply.
+    func execute(_ command: QueueCommand, replyingWith pending: Session.PendingReply, blocking: Bool = false) {
+        guard let processor = self.server.processor else {
+            preconditionFailure("\(self.server.configuration.programName) has no queue processor")
+        }
+        if let reply = processor.execute(command, for: self) {
+            self.reply { Session.render(reply, for: pending, into: &$0) }
+        } else {
+            self.owed.append(.fromProcessor(pending))
+            if blocking {
+                self.awaitingBlockingReply = true
+            }
+        }
+    }
+
+    /// Closes the connection once every reply owed so far is written.
+    func closeAfterReplies() {
+        self.closeRequested = true
+    }
+
+    var remoteAddress: SocketAddress? { self.context?.channel.remoteAddress }
+
+    // MARK: QueueClient
+
+    func deliver(_ replies: [QueueReply]) {
+        self.eventLoop.assertInEventLoop()
+        guard self.isOpen else { return }
+        for reply in replies {
+            guard case .fromProcessor(let pending) = self.owed.popFirst() else {
+                assertionFailure("a processor delivered a reply nobody is waiting for")
+                continue
+            }
+            Session.render(reply, for: pending, into: &self.output)
+            while let next = self.owed.first, case .rendered(let rendered) = next {
+                self.owed.removeFirst()
+                self.output.writeImmutableBuffer(rendered)
+            }
+        }
+        if self.owed.isEmpty {
+            self.awaitingBlockingReply = false
+        }
+        self.processInput()
+        self.flush()
+        self.finishIfDone()
+    }
+
+    // MARK: QuiescableConnection
+
+    func quiesce() {
+        self.eventLoop.assertInEventLoop()
+        self.isQuiescing = true
+        if self.awaitingBlockingReply {
+            // A blocked client would wait forever; its processor forgets it when it closes.
+            self.owed.removeAll()
+        }
+        self.flush()
+        self.finishIfDone()
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.output = context.channel.allocator.buffer(capacity: 16 << 10)
+        if context.channel.isActive {
+            self.becameActive(context: context)
+        }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.becameActive(context: context)
+        context.fireChannelActive()
+    }
+
+    private func becameActive(context: ChannelHandlerContext) {
+        guard !self.isOpen else { return }
+        self.isOpen = true
+        self.server.statistics.connectionsAccepted.add(1, ordering: .relaxed)
+        self.server.registry.register(self.id, self)
+        if let timeout = self.server.configuration.idleTimeout {
+            self.scheduleIdleCheck(after: timeout)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.isOpen = false
+        self.idleCheck?.cancel()
+        self.owed.removeAll()
+        self.server.processor?.clientDisconnected(self)
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.isOpen = false
+        self.context = nil
+        self.server.registry.remove(self.id)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = Self.unwrapInboundIn(data)
+        if self.server.configuration.idleTimeout != nil {
+            self.lastActivity = .now()
+        }
+        if self.received == nil {
+            self.received = buffer
+        } else {
+            var buffer = buffer
+            self.received!.writeBuffer(&buffer)
+        }
+        self.processInput()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.flush()
+        self.finishIfDone()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        self.isWritable = context.channel.isWritable
+        if self.isWritable {
+            self.processInput()
+            self.flush()
+            self.finishIfDone()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if self.shouldRead {
+            context.read()
+        } else {
+            self.heldRead = true
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.server.logger.debug("closing client \(self.id): \(error)")
+        context.close(promise: nil)
+    }
+
+    // MARK: Processing
+
+    /// Requests wait while this holds; their bytes stay in `received`.
+    private var isPaused: Bool {
+        self.closeRequested || self.isQuiescing || self.awaitingBlockingReply || !self.isWritable
+            || self.owed.count >= Self.maximumOwedReplies
+    }
+
+    private var shouldRead: Bool {
+        !self.closeRequested && !self.isQuiescing
+            && (!self.isPaused || (self.received?.readableBytes ?? 0) < Self.maximumWaitingInput)
+    }
+
+    /// Decodes and handles every complete request received, unless paused.
+    private func processInput() {
+        guard var input = self.received, self.isOpen else { return }
+        self.received = nil  // so that decoding works on a uniquely referenced buffer
+        var handled = 0
+        while !self.isPaused {
+            let request: Session.Decoder.InboundOut?
+            do {
+                request = try self.session.decoder.decode(buffer: &input)
+            } catch {
+                self.reply { Session.writeDecodingError(error, into: &$0) }
+                self.closeAfterReplies()
+                break
+            }
+            guard let request else { break }
+            handled += 1
+            self.session.handle(request, on: self)
+            if self.output.readableBytes >= Self.flushThreshold {
+                self.flush()
+            }
+        }
+        if handled > 0 {
+            self.server.statistics.commandsProcessed.add(handled, ordering: .relaxed)
+        }
+        if input.readableBytes > 0 && !self.closeRequested {
+            if input.readerIndex >= 16 << 10 && input.readerIndex > input.readableBytes {
+                input.discardReadBytes()
+            }
+            self.received = input
+        }
+        if self.heldRead && self.shouldRead {
+            self.heldRead = false
+            self.context?.read()
+        }
+    }
+
+    private func flush() {
+        guard let context = self.context, self.output.readableBytes > 0 else { return }
+        context.writeAndFlush(Self.wrapOutboundOut(self.output), promise: nil)
+        if self.output.capacity > 1 << 20 {
+            // Don't keep a huge buffer for a client that once fetched a lot.
+            self.output = context.channel.allocator.buffer(capacity: 16 << 10)
+        } else {
+            self.output.clear()
+        }
+    }
+
+    /// Closes once a close was asked for and nothing is owed any more; what was written goes first.
+    private func finishIfDone() {
+        guard self.closeRequested || self.isQuiescing, self.owed.isEmpty, !self.isClosing,
+            let context = self.context
+        else { return }
+        self.isClosing = true
+        if self.output.readableBytes > 0 {
+            let last = self.output
+            self.output.clear()
+            context.writeAndFlush(Self.wrapOutboundOut(last)).whenComplete { _ in
+                context.close(promise: nil)
+            }
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Idle timeout
+
+    private func scheduleIdleCheck(after delay: TimeAmount) {
+        self.idleCheck = self.eventLoop.scheduleTask(in: delay) { [self] in
+            self.checkIdle()
+        }
+    }
+
+    private func checkIdle() {
+        guard let timeout = self.server.configuration.idleTimeout, self.isOpen else { return }
+        let idleFor = NIODeadline.now() - self.lastActivity
+        // Like Redis, a client blocked on a queue is waiting, not idle.
+        if idleFor >= timeout && self.owed.isEmpty {
+            self.server.logger.debug("closing client \(self.id): idle for \(idleFor.nanoseconds / 1_000_000_000)s")
+            self.context?.close(promise: nil)
+        } else {
+            self.scheduleIdleCheck(after: self.owed.isEmpty ? timeout - idleFor : timeout)
+        }
+    }
+}
+
+/// Answers a connection over `--max-clients` with the protocol's error, then closes it.
+final class RefusingHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let reply: StaticString
+
+    init(reply: StaticString) {
+        self.reply = reply
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: self.reply.utf8CodeUnitCount)
+        buffer.writeStaticString(self.reply)
+        context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}

@@ -1,0 +1,191 @@
+import ASCIIBytes
+import NIOCore
+import QueueCore
+import RESP
+
+/// One Redis-protocol client: its protocol version, authentication and name, and the dispatch of
+/// its requests (SPEC §3). Queue commands go to the processor; the rest are answered here.
+struct RESPSession: WireSession {
+    typealias PendingReply = RESPPendingReply
+
+    var decoder: RESPRequestDecoder
+    let server: ServerContext
+    var version = RESPVersion.v2
+    var isAuthenticated: Bool
+    var clientName: ByteBuffer?
+    var libraryName: String?
+    var libraryVersion: String?
+    /// The arguments of the request being handled; one array reused for every request.
+    var argv: [ByteBuffer] = []
+
+    init(server: ServerContext) {
+        self.server = server
+        self.isAuthenticated = server.configuration.password == nil
+        self.decoder = RESPRequestDecoder(limits: .init(maximumBulkLength: server.configuration.maximumMessageSize))
+        self.decoder.requiresAuthentication = !self.isAuthenticated
+        self.argv.reserveCapacity(8)
+    }
+
+    static var tooManyClientsReply: StaticString { "-ERR max number of clients reached\r\n" }
+
+    static func writeDecodingError(_ error: any Error, into output: inout ByteBuffer) {
+        let message = (error as? RESPProtocolError)?.message ?? "Protocol error: \(error)"
+        output.writeRESPError(message)
+    }
+
+    mutating func handle(_ request: RESPRequest, on connection: Connection<RESPSession>) {
+        request.arguments(into: &self.argv)
+        guard let (command, spec) = CommandName(self.argv[0]).flatMap({ RESPCommand.byName[$0] }) else {
+            connection.reply { $0.writeUnknownCommandError(self.argv) }
+            return
+        }
+        guard spec.accepts(argumentCount: self.argv.count) else {
+            connection.reply { $0.writeRESPError("wrong number of arguments for '\(spec.name)' command") }
+            return
+        }
+        guard self.isAuthenticated || command.isAllowedBeforeAuthentication else {
+            connection.reply { $0.writeRESPError(code: "NOAUTH", "Authentication required.") }
+            return
+        }
+        switch command {
+        case .sadd, .spop, .scard, .sismember, .smismember, .srem, .del, .exists, .type, .dbsize,
+            .flushdb, .flushall, .keys, .scan:
+            self.handleQueueCommand(command, on: connection)
+        case .ping, .echo, .quit, .select, .hello, .auth, .client:
+            self.handleConnectionCommand(command, on: connection)
+        case .command, .config, .info, .time:
+            self.handleServerCommand(command, on: connection)
+        }
+    }
+
+    // MARK: Queue commands
+
+    private func handleQueueCommand(_ command: RESPCommand, on connection: Connection<RESPSession>) {
+        let argv = self.argv
+        func run(_ queueCommand: QueueCommand, _ shape: RESPPendingReply.Shape) {
+            connection.execute(queueCommand, replyingWith: RESPPendingReply(shape: shape, version: self.version))
+        }
+        switch command {
+        case .sadd:
+            run(.push(queue: argv[1], messages: argv[2...].map { Message(bytes: $0) }, end: .tail, onlyIfAbsent: false), .addedCount)
+        case .spop:
+            guard argv.count <= 3 else {
+                return connection.reply { $0.writeRESPError("syntax error") }
+            }
+            guard argv.count == 3 else {
+                return run(.pop(queue: argv[1], end: .head, count: nil), .messageOrNull)
+            }
+            guard let count = argv[2].readableStrictInt64, count >= 0 else {
+                return connection.reply { $0.writeRESPError("value is out of range, must be positive") }
+            }
+            run(.pop(queue: argv[1], end: .head, count: Int(count)), .messageSet)
+        case .scard:
+            run(.length(queue: argv[1]), .integer)
+        case .sismember:
+            run(.contains(queue: argv[1], members: [argv[2]]), .membership)
+        case .smismember:
+            run(.contains(queue: argv[1], members: Array(argv[2...])), .memberships)
+        case .srem:
+            run(.remove(queue: argv[1], members: Array(argv[2...])), .integer)
+        case .del:
+            run(.delete(queues: Array(argv[1...])), .integer)
+        case .exists:
+            run(.exists(queues: Array(argv[1...])), .integer)
+        case .type:
+            run(.exists(queues: [argv[1]]), .type)
+        case .dbsize:
+            run(.queueCount, .integer)
+        case .flushdb, .flushall:
+            guard argv.count == 1 || (argv.count == 2 && (argv[1].equalsCaseInsensitive("ASYNC") || argv[1].equalsCaseInsensitive("SYNC"))) else {
+                return connection.reply { $0.writeRESPError("syntax error") }
+            }
+            run(.deleteAll, .ok)
+        case .keys:
+            run(.names(matching: argv[1]), .names)
+        case .scan:
+            self.scan(on: connection, run: run)
+        default:
+            preconditionFailure("\(command) is not a queue command")
+        }
+    }
+
+    /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+    private func scan(on connection: Connection<RESPSession>, run: (QueueCommand, RESPPendingReply.Shape) -> Void) {
+        let argv = self.argv
+        guard let cursor = argv[1].readableUnsignedDigits else {
+            return connection.reply { $0.writeRESPError("invalid cursor") }
+        }
+        var pattern: ByteBuffer?
+        var count = 10
+        var onlyOtherTypes = false
+        var index = 2
+        while index < argv.count {
+            guard index + 1 < argv.count else {
+                return connection.reply { $0.writeRESPError("syntax error") }
+            }
+            let option = argv[index]
+            let value = argv[index + 1]
+            if option.equalsCaseInsensitive("MATCH") {
+                pattern = value
+            } else if option.equalsCaseInsensitive("COUNT") {
+                guard let parsed = value.readableStrictInt64 else {
+                    return connection.reply { $0.writeRESPError("value is not an integer or out of range") }
+                }
+                guard parsed >= 1 else {
+                    return connection.reply { $0.writeRESPError("syntax error") }
+                }
+                count = Int(clamping: parsed)
+            } else if option.equalsCaseInsensitive("TYPE") {
+                // Every key is a queue, reported as a set.
+                onlyOtherTypes = !value.equalsCaseInsensitive("set")
+            } else {
+                return connection.reply { $0.writeRESPError("syntax error") }
+            }
+            index += 2
+        }
+        if onlyOtherTypes {
+            return connection.reply { output in
+                output.writeRESPArrayHeader(2)
+                output.writeRESPBulk("0")
+                output.writeRESPArrayHeader(0)
+            }
+        }
+        run(.scan(cursor: cursor, matching: pattern, count: count), .scanPage)
+    }
+}
+
+extension ByteBuffer {
+    /// Compares the readable bytes with an ASCII word, ignoring case.
+    func equalsCaseInsensitive(_ word: StaticString) -> Bool {
+        guard self.readableBytes == word.utf8CodeUnitCount else { return false }
+        return self.withUnsafeReadableBytes { bytes in
+            for index in 0..<bytes.count {
+                let byte = bytes[index]
+                let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+                let expected = word.utf8Start[index]
+                let expectedLower = expected >= UInt8(ascii: "A") && expected <= UInt8(ascii: "Z") ? expected + 32 : expected
+                if lower != expectedLower {
+                    return false
+                }
+            }
+            return true
+        }
+    }
+
+    /// `unknown command 'name', with args beginning with: 'a' 'b' `, cut at 128 bytes as Redis cuts it.
+    mutating func writeUnknownCommandError(_ argv: [ByteBuffer]) {
+        var message = ByteBuffer()
+        message.writeStaticString("unknown command '")
+        message.writeImmutableBuffer(argv[0].getSlice(at: argv[0].readerIndex, length: min(128, argv[0].readableBytes))!)
+        message.writeStaticString("', with args beginning with: ")
+        var arguments = ByteBuffer()
+        for argument in argv.dropFirst() where arguments.readableBytes < 128 {
+            let room = 128 - arguments.readableBytes
+            arguments.writeInteger(UInt8(ascii: "'"))
+            arguments.writeImmutableBuffer(argument.getSlice(at: argument.readerIndex, length: min(room, argument.readableBytes))!)
+            arguments.writeStaticString("' ")
+        }
+        message.writeImmutableBuffer(arguments)
+        self.writeRESPError(message: message)
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Logging
+import NIOPosix
+import QueueCore
+import ServiceLifecycle
+
+/// The command line of every program: `ServerCommand<RedisQueueProgram>.main()` is a whole program.
+public struct ServerCommand<Program: ProgramProfile>: AsyncParsableCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: Program.programName, abstract: Program.summary)
+    }
+
+    @OptionGroup public var options: ServerOptions<Program>
+
+    public init() {}
+
+    public func run() async throws {
+        let configuration = ServerConfiguration(self.options)
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
+        let logger = Logger(label: configuration.programName)
+        let processor = try Self.makeProcessor(configuration, logger: logger)
+        let server = ServerContext(configuration: configuration, processor: processor, logger: logger)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
+
+        let service: any Service
+        switch (configuration.wireProtocol, configuration.store) {
+        case (.resp, _):
+            service = QueueServerService<RESPSession>(server: server, group: group)
+        case (.memcache, _):
+            throw ValidationError("the memcached protocol is not available yet")
+        }
+        let serviceGroup = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await serviceGroup.run()
+        try await group.shutdownGracefully()
+    }
+
+    private static func makeProcessor(_ configuration: ServerConfiguration, logger: Logger) throws -> (any QueueProcessor)? {
+        switch configuration.store {
+        case .ramQueue:
+            return RAMQueueProcessor(
+                configuration: .init(
+                    allowsDuplicates: configuration.allowsDuplicates,
+                    memoryLimit: configuration.memoryLimit,
+                    maximumQueues: configuration.maximumQueues
+                )
+            )
+        case .diskQueue:
+            throw ValidationError("the disk queue is not available yet")
+        case .cache:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,22 @@
+import Logging
+import QueueCore
+import Synchronization
+
+/// What every connection of a server shares.
+final class ServerContext: Sendable {
+    let configuration: ServerConfiguration
+    /// The queues (queue programs only).
+    let processor: (any QueueProcessor)?
+    let registry: ConnectionRegistry
+    let statistics = ServerStatistics()
+    let logger: Logger
+    /// The port the server listens on, once bound (`--port 0` picks one).
+    let boundPort = Atomic<Int>(0)
+
+    init(configuration: ServerConfiguration, processor: (any QueueProcessor)?, logger: Logger) {
+        self.configuration = configuration
+        self.processor = processor
+        self.registry = ConnectionRegistry(maximumConnections: configuration.maximumClients)
+        self.logger = logger
+    }
+}
