@@ -47,6 +47,10 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
 
     private var isOpen = false
     private var isWritable = true
+    /// After the last reply went out on a close the client asked for: input is read and dropped
+    /// until the client closes too, so the kernel doesn't reset the connection (losing the reply)
+    /// over unread input.
+    private var isDiscardingInput = false
     private var awaitingBlockingReply = false
     private var closeRequested = false
     private var isQuiescing = false
@@ -93,10 +97,13 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         }
     }
 
-    /// Closes the connection once every reply owed so far is written.
+    /// Closes the connection once every reply owed so far is written (QUIT, protocol errors).
     func closeAfterReplies() {
         self.closeRequested = true
     }
+
+    /// How long a closing connection waits for the client to close after the last reply.
+    private static var lingerTime: TimeAmount { .seconds(2) }
 
     var remoteAddress: SocketAddress? { self.context?.channel.remoteAddress }
 
@@ -177,6 +184,7 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.isDiscardingInput else { return }
         let buffer = Self.unwrapInboundIn(data)
         if self.server.configuration.idleTimeout != nil {
             self.lastActivity = .now()
@@ -227,8 +235,9 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     }
 
     private var shouldRead: Bool {
-        !self.closeRequested && !self.isQuiescing
-            && (!self.isPaused || (self.received?.readableBytes ?? 0) < Self.maximumWaitingInput)
+        self.isDiscardingInput
+            || (!self.closeRequested && !self.isQuiescing
+                && (!self.isPaused || (self.received?.readableBytes ?? 0) < Self.maximumWaitingInput))
     }
 
     /// Decodes and handles every complete request received, unless paused.
@@ -269,29 +278,49 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
 
     private func flush() {
         guard let context = self.context, self.output.readableBytes > 0 else { return }
-        context.writeAndFlush(Self.wrapOutboundOut(self.output), promise: nil)
-        if self.output.capacity > 1 << 20 {
-            // Don't keep a huge buffer for a client that once fetched a lot.
+        // Move the replies out first: writing may re-enter this handler (a write that crosses
+        // the high-water mark and drains at once fires channelWritabilityChanged), and must not
+        // find them still here to write twice.
+        var written = self.output
+        self.output = ByteBuffer()
+        context.writeAndFlush(Self.wrapOutboundOut(written), promise: nil)
+        // Reuse the storage when nothing new was written meanwhile; once NIO has let go of it,
+        // clearing does not allocate. A huge buffer is let go.
+        if self.output.readableBytes == 0 && written.capacity <= 1 << 20 {
+            written.clear()
+            self.output = written
+        } else if self.output.capacity == 0 {
             self.output = context.channel.allocator.buffer(capacity: 16 << 10)
-        } else {
-            self.output.clear()
         }
     }
 
     /// Closes once a close was asked for and nothing is owed any more; what was written goes first.
+    /// A close the client caused lingers (see `isDiscardingInput`); shutdown closes at once.
     private func finishIfDone() {
         guard self.closeRequested || self.isQuiescing, self.owed.isEmpty, !self.isClosing,
             let context = self.context
         else { return }
         self.isClosing = true
-        if self.output.readableBytes > 0 {
-            let last = self.output
-            self.output.clear()
-            context.writeAndFlush(Self.wrapOutboundOut(last)).whenComplete { _ in
-                context.close(promise: nil)
+        let last = self.output
+        self.output.clear()
+        let written = context.writeAndFlush(Self.wrapOutboundOut(last))
+        guard !self.isQuiescing else {
+            let channel = context.channel
+            written.whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
+        self.received = nil
+        self.isDiscardingInput = true
+        if self.heldRead {
+            self.heldRead = false
+            context.read()
+        }
+        let channel = context.channel
+        written.whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+            channel.eventLoop.scheduleTask(in: Self.lingerTime) {
+                channel.close(promise: nil)
             }
-        } else {
-            context.close(promise: nil)
         }
     }
 
