@@ -60,11 +60,11 @@ struct KeyValueCacheDeltaTests {
 
     @Test(arguments: observedOnMemcached)
     func storedBytesMatchMemcached(_ example: Case) {
-        #expect(cache.store(.set, key: bytes("n"), value: bytes(example.stored), flags: 5, exptime: 0) == .stored)
+        #expect(cache.store(.set, key: kvBuffer("n"), value: kvBuffer(example.stored), flags: 5, exptime: 0) == .stored)
         let before = cache.get("n")!.casUnique
         let outcome =
             example.increment
-            ? cache.increment(bytes("n"), by: example.delta) : cache.decrement(bytes("n"), by: example.delta)
+            ? cache.increment(kvBuffer("n"), by: example.delta) : cache.decrement(kvBuffer("n"), by: example.delta)
         #expect(outcome == .value(example.reply))
         let after = cache.get("n")!
         #expect(after.string == example.after)
@@ -79,8 +79,8 @@ struct KeyValueCacheDeltaTests {
     func nonNumericValuesAreRefusedAndKept(_ stored: String) {
         cache.set("n", stored)
         let before = cache.get("n")!.casUnique
-        #expect(cache.increment(bytes("n"), by: 1) == .nonNumeric)
-        #expect(cache.decrement(bytes("n"), by: 1) == .nonNumeric)
+        #expect(cache.increment(kvBuffer("n"), by: 1) == .nonNumeric)
+        #expect(cache.decrement(kvBuffer("n"), by: 1) == .nonNumeric)
         #expect(cache.string("n") == stored)
         #expect(cache.get("n")!.casUnique == before)
         let statistics = cache.statistics()
@@ -89,8 +89,8 @@ struct KeyValueCacheDeltaTests {
     }
 
     @Test func missingKeyIsNotFound() {
-        #expect(cache.increment(bytes("zz"), by: 1) == .notFound)
-        #expect(cache.decrement(bytes("zz"), by: 1) == .notFound)
+        #expect(cache.increment(kvBuffer("zz"), by: 1) == .notFound)
+        #expect(cache.decrement(kvBuffer("zz"), by: 1) == .notFound)
         let statistics = cache.statistics()
         #expect(statistics.incrementMisses == 1)
         #expect(statistics.decrementMisses == 1)
@@ -98,21 +98,21 @@ struct KeyValueCacheDeltaTests {
 
     @Test func incrementWrapsAtTwoToTheSixtyFour() {
         cache.set("n", "18446744073709551610")
-        #expect(cache.increment(bytes("n"), by: 10) == .value(4))
+        #expect(cache.increment(kvBuffer("n"), by: 10) == .value(4))
     }
 
     @Test func decrementStopsAtZero() {
         cache.set("n", "3")
-        #expect(cache.decrement(bytes("n"), by: 2) == .value(1))
-        #expect(cache.decrement(bytes("n"), by: 2) == .value(0))
-        #expect(cache.decrement(bytes("n"), by: UInt64.max) == .value(0))
+        #expect(cache.decrement(kvBuffer("n"), by: 2) == .value(1))
+        #expect(cache.decrement(kvBuffer("n"), by: 2) == .value(0))
+        #expect(cache.decrement(kvBuffer("n"), by: UInt64.max) == .value(0))
         #expect(cache.string("n") == "0")
     }
 
     // memcached 1.6.18: `set n 0 2 2 / 99`, `incr n 1` -> 100, three seconds later `get n` -> END.
     @Test func expiryIsKeptWhenTheValueGrows() {
         cache.set("n", "99", exptime: 10)
-        #expect(cache.increment(bytes("n"), by: 1) == .value(100))
+        #expect(cache.increment(kvBuffer("n"), by: 1) == .value(100))
         clock.advance(by: 9)
         #expect(cache.string("n") == "100")
         clock.advance(by: 1)
@@ -121,10 +121,10 @@ struct KeyValueCacheDeltaTests {
 
     @Test func onlyAGrowingValueCountsAsANewItem() {
         cache.set("n", "10")
-        #expect(cache.decrement(bytes("n"), by: 1) == .value(9))  // "9 " in place
-        #expect(cache.increment(bytes("n"), by: 1) == .value(10))  // "10" in place
+        #expect(cache.decrement(kvBuffer("n"), by: 1) == .value(9))  // "9 " in place
+        #expect(cache.increment(kvBuffer("n"), by: 1) == .value(10))  // "10" in place
         #expect(cache.statistics().totalItems == 1)
-        #expect(cache.increment(bytes("n"), by: 90) == .value(100))  // "100": a longer value
+        #expect(cache.increment(kvBuffer("n"), by: 90) == .value(100))  // "100": a longer value
         #expect(cache.statistics().totalItems == 2)
         #expect(cache.statistics().bytes == UInt64(1 + 3 + KeyValueCache.perItemOverhead))
     }
@@ -132,11 +132,11 @@ struct KeyValueCacheDeltaTests {
     @Test func aReaderHoldingTheValueNeverSeesItChange() {
         cache.set("n", "10")
         let held = cache.get("n")!
-        #expect(cache.decrement(bytes("n"), by: 1) == .value(9))
+        #expect(cache.decrement(kvBuffer("n"), by: 1) == .value(9))
         #expect(held.string == "10")
         #expect(cache.string("n") == "9 ")
         // Nobody holds it now: rewritten in place, and still correct.
-        #expect(cache.increment(bytes("n"), by: 5) == .value(14))
+        #expect(cache.increment(kvBuffer("n"), by: 5) == .value(14))
         #expect(cache.string("n") == "14")
     }
 
@@ -144,13 +144,13 @@ struct KeyValueCacheDeltaTests {
         // libmemcached's memccapable: add with "0" then 100 increments; decr from 9 down past 0.
         #expect(cache.store(.add, "counter", "0") == .stored)
         for expected in UInt64(1)...100 {
-            #expect(cache.increment(bytes("counter"), by: 1) == .value(expected))
+            #expect(cache.increment(kvBuffer("counter"), by: 1) == .value(expected))
         }
         cache.set("down", "9")
         for expected in (0...8).reversed() {
-            #expect(cache.decrement(bytes("down"), by: 1) == .value(UInt64(expected)))
+            #expect(cache.decrement(kvBuffer("down"), by: 1) == .value(UInt64(expected)))
         }
-        #expect(cache.decrement(bytes("down"), by: 1) == .value(0))
+        #expect(cache.decrement(kvBuffer("down"), by: 1) == .value(0))
     }
 }
 

@@ -65,25 +65,25 @@ struct KeyValueCacheExpiryTests {
         cache.set("k", "v", exptime: 10)
         let unique = cache.get("k")!.casUnique
         clock.advance(by: 5)
-        #expect(cache.touch(bytes("k"), exptime: 100) == .touched)
+        #expect(cache.touch(kvBuffer("k"), exptime: 100) == .touched)
         #expect(cache.get("k")?.casUnique == unique)
         clock.advance(by: 99)
         #expect(cache.string("k") == "v")
         clock.advance(by: 1)
         #expect(cache.get("k") == nil)
-        #expect(cache.touch(bytes("k"), exptime: 100) == .notFound)
+        #expect(cache.touch(kvBuffer("k"), exptime: 100) == .notFound)
     }
 
     // memcached 1.6.18: `touch tneg -1` -> TOUCHED, then `get tneg` -> END.
     @Test func touchWithNegativeExptimeExpiresTheItem() {
         cache.set("k", "v")
-        #expect(cache.touch(bytes("k"), exptime: -1) == .touched)
+        #expect(cache.touch(kvBuffer("k"), exptime: -1) == .touched)
         #expect(cache.get("k") == nil)
     }
 
     @Test func touchCanMakeAnItemPermanent() {
         cache.set("k", "v", exptime: 10)
-        #expect(cache.touch(bytes("k"), exptime: 0) == .touched)
+        #expect(cache.touch(kvBuffer("k"), exptime: 0) == .touched)
         clock.advance(by: 1_000)
         #expect(cache.string("k") == "v")
     }
@@ -93,15 +93,15 @@ struct KeyValueCacheExpiryTests {
     @Test func getAndTouchReturnsTheItemThenAppliesTheNewExpiry() {
         cache.set("k", "v", flags: 7, exptime: 10)
         let unique = cache.get("k")!.casUnique
-        let touched = cache.getAndTouch(bytes("k"), exptime: 300)
+        let touched = cache.getAndTouch(kvBuffer("k"), exptime: 300)
         #expect(touched?.string == "v")
         #expect(touched?.flags == 7)
         #expect(touched?.casUnique == unique)
         clock.advance(by: 299)
         #expect(cache.string("k") == "v")
-        #expect(cache.getAndTouch(bytes("k"), exptime: -1)?.string == "v")
+        #expect(cache.getAndTouch(kvBuffer("k"), exptime: -1)?.string == "v")
         #expect(cache.get("k") == nil)
-        #expect(cache.getAndTouch(bytes("k"), exptime: 10) == nil)
+        #expect(cache.getAndTouch(kvBuffer("k"), exptime: 10) == nil)
     }
 
     @Test func expiredItemsBehaveAsMissingForEveryCommand() {
@@ -112,8 +112,8 @@ struct KeyValueCacheExpiryTests {
         #expect(cache.store(.compareAndSwap(casUnique: 1), "cas", "x") == .notFound)
         #expect(cache.store(.replace, "replace", "x") == .notStored)
         #expect(cache.store(.append, "append", "x") == .notStored)
-        #expect(cache.increment(bytes("incr"), by: 1) == .notFound)
-        #expect(cache.delete(bytes("delete")) == .notFound)
+        #expect(cache.increment(kvBuffer("incr"), by: 1) == .notFound)
+        #expect(cache.delete(kvBuffer("delete")) == .notFound)
         #expect(cache.store(.add, "add", "x") == .stored)
         let statistics = cache.statistics()
         #expect(statistics.getExpired == 6)

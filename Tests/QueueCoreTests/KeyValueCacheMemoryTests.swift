@@ -44,7 +44,7 @@ struct KeyValueCacheMemoryTests {
     @Test func touchAndOverwriteAlsoMakeItemsRecent() {
         let cache = self.cache(holding: 3)
         for index in 0...2 { cache.set("k\(index)", Self.tenBytes) }
-        #expect(cache.touch(bytes("k0"), exptime: 0) == .touched)
+        #expect(cache.touch(kvBuffer("k0"), exptime: 0) == .touched)
         cache.set("k1", Self.tenBytes)
         cache.set("k3", Self.tenBytes)  // evicts k2, the least recently used
         #expect(held(cache, 0...3) == [0, 1, 3])
@@ -77,11 +77,11 @@ struct KeyValueCacheMemoryTests {
         let limit = 256 * 1024
         let cache = KeyValueCacheTesting.makeCache(memoryLimit: limit, maximumItemSize: 16 * 1024, shardCount: 4, clock: clock)
         #expect(cache.shardCount == 4)
-        var generator = SplitMix64(seed: 7)
+        var generator = KeyValueCacheRandom(seed: 7)
         for step in 0..<5_000 {
             let key = "key\(generator.next() % 2_000)"
             let length = Int(generator.next() % 9_000)
-            #expect(cache.store(.set, key: bytes(key), value: ByteBuffer(repeating: 1, count: length), flags: 0, exptime: 0) == .stored)
+            #expect(cache.store(.set, key: kvBuffer(key), value: ByteBuffer(repeating: 1, count: length), flags: 0, exptime: 0) == .stored)
             if step % 500 == 0 {
                 #expect(cache.invariantViolations().isEmpty)
             }
@@ -98,7 +98,7 @@ struct KeyValueCacheMemoryTests {
         let cache = KeyValueCacheTesting.makeCache(memoryLimit: 1_000, shardCount: 1, clock: clock)
         cache.set("k", "small")
         let big = ByteBuffer(repeating: 1, count: 1_000)
-        #expect(cache.store(.set, key: bytes("k"), value: big, flags: 0, exptime: 0) == .outOfMemory)
+        #expect(cache.store(.set, key: kvBuffer("k"), value: big, flags: 0, exptime: 0) == .outOfMemory)
         #expect(cache.get("k") == nil)
         #expect(cache.statistics().storeNoMemory == 1)
     }
@@ -112,12 +112,12 @@ struct KeyValueCacheMemoryTests {
         #expect(cache.shardMemoryLimit == 2 << 20)
         // The largest item memcached would accept fits.
         let largest = ByteBuffer(repeating: 1, count: (1 << 20) - 59 - 1)
-        #expect(cache.store(.set, key: bytes("k"), value: largest, flags: 0, exptime: 0) == .stored)
+        #expect(cache.store(.set, key: kvBuffer("k"), value: largest, flags: 0, exptime: 0) == .stored)
     }
 }
 
 /// A tiny deterministic generator, so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
+struct KeyValueCacheRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { self.state = seed }
     mutating func next() -> UInt64 {

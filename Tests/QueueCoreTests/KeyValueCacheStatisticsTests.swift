@@ -10,17 +10,17 @@ struct KeyValueCacheStatisticsTests {
     // cmd_touch 3, get_hits 2, get_misses 0, get_flushed 1, incr_misses 1, incr_hits 1,
     // cas_badval 1, touch_hits 2, touch_misses 1, curr_items 1, total_items 2, store_too_large 1.
     @Test func countersMatchMemcachedForTheSameCommands() {
-        #expect(cache.store(.set, key: bytes("a"), value: ByteBuffer(repeating: 97, count: 2_000_000), flags: 0, exptime: 0) == .tooLarge)
+        #expect(cache.store(.set, key: kvBuffer("a"), value: ByteBuffer(repeating: 97, count: 2_000_000), flags: 0, exptime: 0) == .tooLarge)
         #expect(cache.store(.append, "b", "x") == .notStored)
         cache.set("t", "x")
-        #expect(cache.touch(bytes("t"), exptime: 10) == .touched)
+        #expect(cache.touch(kvBuffer("t"), exptime: 10) == .touched)
         cache.flushAll()
-        #expect(cache.touch(bytes("t"), exptime: 10) == .notFound)
-        #expect(cache.increment(bytes("t"), by: 1) == .notFound)
+        #expect(cache.touch(kvBuffer("t"), exptime: 10) == .notFound)
+        #expect(cache.increment(kvBuffer("t"), by: 1) == .notFound)
         cache.set("n", "10")
         #expect(cache.get("n")?.string == "10")
-        #expect(cache.touch(bytes("n"), exptime: 100) == .touched)
-        #expect(cache.increment(bytes("n"), by: 5) == .value(15))
+        #expect(cache.touch(kvBuffer("n"), exptime: 100) == .touched)
+        #expect(cache.increment(kvBuffer("n"), by: 5) == .value(15))
         #expect(cache.get("n")?.string == "15")
         #expect(cache.store(.compareAndSwap(casUnique: 0), "n", "x") == .exists)
 
@@ -46,10 +46,10 @@ struct KeyValueCacheStatisticsTests {
     // cmd_touch 4, touch_hits 2, touch_misses 2, cmd_get 0, get_hits 0.
     @Test func getAndTouchCountsAsTouchNotGet() {
         cache.set("x", "x")
-        #expect(cache.getAndTouch(bytes("x"), exptime: 10) != nil)
-        #expect(cache.getAndTouch(bytes("missing"), exptime: 10) == nil)
-        #expect(cache.getAndTouch(bytes("x"), exptime: 10) != nil)
-        #expect(cache.getAndTouch(bytes("missing"), exptime: 10) == nil)
+        #expect(cache.getAndTouch(kvBuffer("x"), exptime: 10) != nil)
+        #expect(cache.getAndTouch(kvBuffer("missing"), exptime: 10) == nil)
+        #expect(cache.getAndTouch(kvBuffer("x"), exptime: 10) != nil)
+        #expect(cache.getAndTouch(kvBuffer("missing"), exptime: 10) == nil)
         let statistics = cache.statistics()
         #expect(statistics.commandTouch == 4)
         #expect(statistics.touchHits == 2)

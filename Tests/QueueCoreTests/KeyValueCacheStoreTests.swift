@@ -97,8 +97,8 @@ struct KeyValueCacheStoreTests {
 
     @Test func deleteRemovesOnce() {
         cache.set("k", "v")
-        #expect(cache.delete(bytes("k")) == .deleted)
-        #expect(cache.delete(bytes("k")) == .notFound)
+        #expect(cache.delete(kvBuffer("k")) == .deleted)
+        #expect(cache.delete(kvBuffer("k")) == .notFound)
         #expect(cache.get("k") == nil)
         let statistics = cache.statistics()
         #expect(statistics.deleteHits == 1)
@@ -108,19 +108,19 @@ struct KeyValueCacheStoreTests {
     }
 
     @Test func emptyAndBinaryValuesAndKeysRoundTrip() {
-        #expect(cache.store(.set, key: bytes("empty"), value: ByteBuffer(), flags: 0, exptime: 0) == .stored)
+        #expect(cache.store(.set, key: kvBuffer("empty"), value: ByteBuffer(), flags: 0, exptime: 0) == .stored)
         #expect(cache.get("empty")?.valueLength == 0)
         let binaryKey: [UInt8] = [0, 255, 13, 10, 32] + Array(repeating: 7, count: 245)
         let binaryValue: [UInt8] = Array(0...255)
-        #expect(cache.store(.set, key: bytes(binaryKey), value: bytes(binaryValue), flags: 1, exptime: 0) == .stored)
-        let item = cache.get(bytes(binaryKey))
+        #expect(cache.store(.set, key: kvBuffer(binaryKey), value: kvBuffer(binaryValue), flags: 1, exptime: 0) == .stored)
+        let item = cache.get(kvBuffer(binaryKey))
         #expect(item?.withUnsafeValueBytes { Array($0) } == binaryValue)
-        #expect(item?.valueBuffer() == bytes(binaryValue))
+        #expect(item?.valueBuffer() == kvBuffer(binaryValue))
         var reply = ByteBuffer(string: "VALUE ")
         #expect(reply.writeValue(of: item!) == 256)
         #expect(reply.readableBytes == 6 + 256)
         // A key that is a prefix of another is a different key.
-        #expect(cache.get(bytes(Array(binaryKey.dropLast()))) == nil)
+        #expect(cache.get(kvBuffer(Array(binaryKey.dropLast()))) == nil)
     }
 
     @Test func keysAndValuesAreCopiedFromSlicesOfALargerBuffer() {
@@ -137,7 +137,7 @@ struct KeyValueCacheStoreTests {
         cache.set("k", "old")
         let held = cache.get("k")!
         cache.set("k", "new")
-        #expect(cache.delete(bytes("k")) == .deleted)
+        #expect(cache.delete(kvBuffer("k")) == .deleted)
         #expect(held.string == "old")
     }
 
@@ -148,21 +148,21 @@ struct KeyValueCacheStoreTests {
     func tooLargeBoundaryMatchesMemcached(keyLength: Int) {
         let key = String(repeating: "k", count: keyLength)
         let largest = (1 << 20) - 59 - keyLength
-        #expect(cache.store(.set, key: bytes(key), value: ByteBuffer(repeating: 97, count: largest), flags: 0, exptime: 0) == .stored)
+        #expect(cache.store(.set, key: kvBuffer(key), value: ByteBuffer(repeating: 97, count: largest), flags: 0, exptime: 0) == .stored)
         #expect(cache.get(key)?.valueLength == largest)
-        #expect(cache.store(.set, key: bytes(key), value: ByteBuffer(repeating: 97, count: largest + 1), flags: 0, exptime: 0) == .tooLarge)
+        #expect(cache.store(.set, key: kvBuffer(key), value: ByteBuffer(repeating: 97, count: largest + 1), flags: 0, exptime: 0) == .tooLarge)
     }
 
     // memcached: a too-large `set` drops the old value; a too-large `replace`/`append` keeps it.
     @Test func refusedSetRemovesTheOldValueOtherModesKeepIt() {
         let huge = ByteBuffer(repeating: 97, count: 2_000_000)
         cache.set("old", "aaaaa")
-        #expect(cache.store(.set, key: bytes("old"), value: huge, flags: 0, exptime: 0) == .tooLarge)
+        #expect(cache.store(.set, key: kvBuffer("old"), value: huge, flags: 0, exptime: 0) == .tooLarge)
         #expect(cache.get("old") == nil)
         cache.set("old2", "aaaaa")
-        #expect(cache.store(.replace, key: bytes("old2"), value: huge, flags: 0, exptime: 0) == .tooLarge)
+        #expect(cache.store(.replace, key: kvBuffer("old2"), value: huge, flags: 0, exptime: 0) == .tooLarge)
         #expect(cache.string("old2") == "aaaaa")
-        #expect(cache.store(.append, key: bytes("old2"), value: huge, flags: 0, exptime: 0) == .tooLarge)
+        #expect(cache.store(.append, key: kvBuffer("old2"), value: huge, flags: 0, exptime: 0) == .tooLarge)
         #expect(cache.string("old2") == "aaaaa")
         let statistics = cache.statistics()
         #expect(statistics.storeTooLarge == 3)
@@ -172,7 +172,7 @@ struct KeyValueCacheStoreTests {
     // memcached: `ap` holding 1048514 bytes, `append ap 0 0 2` -> NOT_STORED (joined item too large).
     @Test func joinThatWouldBeTooLargeIsNotStored() {
         let value = ByteBuffer(repeating: 97, count: (1 << 20) - 59 - 2 - 1)
-        #expect(cache.store(.set, key: bytes("ap"), value: value, flags: 0, exptime: 0) == .stored)
+        #expect(cache.store(.set, key: kvBuffer("ap"), value: value, flags: 0, exptime: 0) == .stored)
         let unique = cache.get("ap")!.casUnique
         #expect(cache.store(.append, "ap", "bb") == .notStored)
         #expect(cache.store(.prepend, "ap", "bb") == .notStored)

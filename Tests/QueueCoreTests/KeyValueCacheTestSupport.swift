@@ -19,11 +19,11 @@ enum KeyValueCacheTesting {
     }
 }
 
-func bytes(_ string: String) -> ByteBuffer {
+func kvBuffer(_ string: String) -> ByteBuffer {
     ByteBuffer(string: string)
 }
 
-func bytes(_ array: [UInt8]) -> ByteBuffer {
+func kvBuffer(_ array: [UInt8]) -> ByteBuffer {
     ByteBuffer(bytes: array)
 }
 
@@ -31,21 +31,21 @@ extension KeyValueCache {
     /// `set` with a String key and value.
     @discardableResult
     func set(_ key: String, _ value: String, flags: UInt32 = 0, exptime: Int64 = 0) -> StoreOutcome {
-        self.store(.set, key: bytes(key), value: bytes(value), flags: flags, exptime: exptime)
+        self.store(.set, key: kvBuffer(key), value: kvBuffer(value), flags: flags, exptime: exptime)
     }
 
     @discardableResult
     func store(_ mode: StoreMode, _ key: String, _ value: String, flags: UInt32 = 0, exptime: Int64 = 0) -> StoreOutcome {
-        self.store(mode, key: bytes(key), value: bytes(value), flags: flags, exptime: exptime)
+        self.store(mode, key: kvBuffer(key), value: kvBuffer(value), flags: flags, exptime: exptime)
     }
 
     /// The value under `key` as a String, or nil.
     func string(_ key: String) -> String? {
-        self.get(bytes(key)).map(\.string)
+        self.get(kvBuffer(key)).map(\.string)
     }
 
     func get(_ key: String) -> Item? {
-        self.get(bytes(key))
+        self.get(kvBuffer(key))
     }
 }
 
