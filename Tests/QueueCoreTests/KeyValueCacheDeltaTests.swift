@@ -56,6 +56,9 @@ struct KeyValueCacheDeltaTests {
         Case("5\n", true, 1, 6, "6 "),
         Case("-18446744073709551615", true, 0, 1, "1" + String(repeating: " ", count: 20)),
         Case(bytes: Array("5".utf8) + [0] + Array("abc".utf8), true, 1, 6, "6    "),
+        Case("\u{0B}\u{0C}9", true, 1, 10, "10 "),
+        Case(String(repeating: "0", count: 200) + "5", true, 1, 6, "6" + String(repeating: " ", count: 200)),
+        Case("7" + String(repeating: " ", count: 300), false, 1, 6, "6" + String(repeating: " ", count: 300)),
     ]
 
     @Test(arguments: observedOnMemcached)
@@ -75,7 +78,7 @@ struct KeyValueCacheDeltaTests {
 
     // memcached 1.6.18 answered "CLIENT_ERROR cannot increment or decrement non-numeric value"
     // for each of these and left the value as it was.
-    @Test(arguments: ["abc", "", "-5", "18446744073709551616", "5x", " ", "+", "0x10"])
+    @Test(arguments: ["abc", "", "-5", " -5", "18446744073709551616", "5x", " ", "+", "0x10"])
     func nonNumericValuesAreRefusedAndKept(_ stored: String) {
         cache.set("n", stored)
         let before = cache.get("n")!.casUnique
