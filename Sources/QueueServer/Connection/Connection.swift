@@ -316,9 +316,10 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
             context.read()
         }
         let channel = context.channel
+        let lingerTime = Self.lingerTime
         written.whenComplete { _ in
             channel.close(mode: .output, promise: nil)
-            channel.eventLoop.scheduleTask(in: Self.lingerTime) {
+            channel.eventLoop.scheduleTask(in: lingerTime) {
                 channel.close(promise: nil)
             }
         }
@@ -359,8 +360,9 @@ final class RefusingHandler: ChannelInboundHandler, Sendable {
     func channelActive(context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: self.reply.utf8CodeUnitCount)
         buffer.writeStaticString(self.reply)
+        let channel = context.channel
         context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in
-            context.close(promise: nil)
+            channel.close(promise: nil)
         }
     }
 

@@ -3,7 +3,7 @@ import QueueCore
 
 /// The protocol-specific half of a connection: it decodes requests, dispatches them, and renders
 /// the replies a processor gives later. ``Connection`` does everything else.
-protocol WireSession {
+protocol WireSession: SendableMetatype {
     associatedtype Decoder: NIOSingleStepByteToMessageDecoder
     /// What a reply the processor still owes needs in order to be rendered when it comes.
     associatedtype PendingReply
