@@ -141,6 +141,20 @@ extension Transcript {
         Transcript("gxx / HTTP/1.1\r\n", "ERROR\r\n"),
         Transcript("replace / HTTP/1.1\r\n", "ERROR\r\n"),
         Transcript("version\r\nxyzzy HTTP/1.0\r\nversion\r\n", "", closes: true),
+        Transcript("set a 0 0 1\0zz\r\nx\r\nget a\r\n", "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n"),
+        Transcript("set a 0 0 1\t\r\nx\r\nget a\r\n", "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n"),
+        Transcript("set a 0\t 0 1\r\nx\r\nget a\r\n", "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n"),
+        Transcript("set a \t7 0 1\r\nx\r\nget a\r\n", "STORED\r\nVALUE a 7 1\r\nx\r\nEND\r\n"),
+        Transcript("set a 0 0 - \r\nx\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n"),
+        Transcript("set a 0 0 +\r\nx\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n"),
+        Transcript("set a 0 0 1 \r\nx\r\nget a\r\n", "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n"),
+        Transcript("incr n 1\0x\r\n", "NOT_FOUND\r\n"),
+        Transcript("verbosity 4294967296\r\n", "OK\r\n"),
+        Transcript("flush_all 4294967296\r\n", "OK\r\n"),
+        Transcript("touch n 9223372036854775808\r\n", "CLIENT_ERROR invalid exptime argument\r\n"),
+        Transcript("cas a 0 0 1 -0\r\nx\r\n", "NOT_FOUND\r\n"),
+        Transcript("cas a 0 0 1 -9223372036854775808\r\nx\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n"),
+        Transcript("cas a 0 0 1 -9223372036854775809\r\nx\r\n", "NOT_FOUND\r\n"),
     ]
 }
 
