@@ -31,12 +31,8 @@ public enum MemcacheReply: Sendable, Hashable {
     /// `SERVER_ERROR Too many open connections`, as the SPEC words it for `--max-clients`.
     /// memcached 1.6.18 itself sends `ERROR Too many open connections` before closing.
     case tooManyConnections
-    /// `CLIENT_ERROR unauthenticated` (`--auth-file`: a command before authentication)
-    case unauthenticated
-    /// `CLIENT_ERROR authentication failure`
+    /// `CLIENT_ERROR authentication failure` (`--auth-file`: credentials that do not match)
     case authenticationFailure
-    /// `CLIENT_ERROR bad authentication token format`
-    case badAuthenticationTokenFormat
 
     /// The reply line, `\r\n` included.
     @inlinable
@@ -57,9 +53,7 @@ public enum MemcacheReply: Sendable, Hashable {
         case .outOfMemory: "SERVER_ERROR out of memory\r\n"
         case .nonNumericValue: "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
         case .tooManyConnections: "SERVER_ERROR Too many open connections\r\n"
-        case .unauthenticated: "CLIENT_ERROR unauthenticated\r\n"
         case .authenticationFailure: "CLIENT_ERROR authentication failure\r\n"
-        case .badAuthenticationTokenFormat: "CLIENT_ERROR bad authentication token format\r\n"
         }
     }
 }

@@ -29,6 +29,10 @@ public enum MemcacheRequest: Sendable, Hashable {
     case verbosity(level: UInt32, noreply: Bool)
     /// `quit`: close the connection without a reply. The decoder ignores everything after it.
     case quit
+    /// The credentials of an unauthenticated client (only while
+    /// ``MemcacheRequestDecoder/requiresAuthentication`` is set): answer `STORED` if they match,
+    /// else ``MemcacheReply/authenticationFailure``.
+    case authenticate(user: ByteBuffer, password: ByteBuffer)
     /// A request memcached would reject, with its reply; see ``MemcacheRequestError``.
     case error(MemcacheRequestError)
 }

@@ -34,6 +34,9 @@ import Darwin
 /// - Meta commands (`mg`, `ms`, `mn`...) and admin commands outside the SPEC (`shutdown`, `slabs`,
 ///   `lru_crawler`, `watch`...) are unknown commands: `ERROR`.
 /// - After `quit`, or an error that closes the connection, all further input is discarded.
+///
+/// With ``requiresAuthentication`` set, lines are read as memcached's `--auth-file` mode reads them
+/// (see ``requiresAuthentication``).
 public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
     public typealias InboundOut = MemcacheRequest
 
@@ -60,6 +63,21 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
 
     /// The limits in force; they may be changed between requests.
     public var limits: Limits
+
+    /// While set, the decoder reads what memcached 1.6 reads from a client that has not authenticated
+    /// under `--auth-file` (`-Y`), its `try_read_command_asciiauth`:
+    /// - a line `set <any> <any> <any> <length> ...` followed by `<length>` bytes and `\r\n`, holding
+    ///   `user password` → ``MemcacheRequest/authenticate(user:password:)``. Key, flags and exptime
+    ///   are not looked at; the length is read as memcached reads flags (low 32 bits);
+    /// - any other line → the ``MemcacheRequestError/Reason/unauthenticated`` error;
+    /// - a block not ending in `\r\n` → ``MemcacheRequestError/Reason/badCommandLineTermination``;
+    /// - a block with fewer than two words → ``MemcacheRequestError/Reason/badAuthenticationTokenFormat``.
+    ///
+    /// The server checks the credentials, answers `STORED` and clears this flag, or answers
+    /// `CLIENT_ERROR authentication failure` and leaves it set. Blocks longer than
+    /// ``Limits/maximumLineLength`` close the connection (memcached would wait for them forever).
+    /// memcached also keeps only the last reply of each read in this mode; that is not reproduced.
+    public var requiresAuthentication = false
 
     /// Bytes of an oversized data block still to be skipped.
     public private(set) var bytesLeftToSwallow = 0
@@ -113,7 +131,7 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
         }
 
         let step = buffer.withUnsafeReadableBytes { bytes in
-            self.step(bytes, in: buffer)
+            self.requiresAuthentication ? self.authenticationStep(bytes, in: buffer) : self.step(bytes, in: buffer)
         }
 
         switch step {
@@ -177,6 +195,54 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
         let line = UnsafeRawBufferPointer(rebasing: bytes[0..<lineEnd])
         let tokens = CommandLineTokens(line)
         return self.command(line, tokens, lineLength: newline + 1, bytes: bytes, buffer: buffer)
+    }
+
+    /// Decodes what an unauthenticated client sends, as memcached's `try_read_command_asciiauth`.
+    private mutating func authenticationStep(_ bytes: UnsafeRawBufferPointer, in buffer: ByteBuffer) -> Step {
+        let base = bytes.baseAddress!
+        let found = memchr(base + self.lineBytesScanned, Int32(UInt8(ascii: "\n")), bytes.count - self.lineBytesScanned)
+        guard let found else {
+            if bytes.count > Limits.maximumLineLength {
+                return .close(.lineTooLong)
+            }
+            self.lineBytesScanned = bytes.count
+            self.bytesNeeded = bytes.count + 1
+            return .needMoreData
+        }
+        let newline = UnsafeRawPointer(found) - base
+        if newline > Limits.maximumLineLength {
+            return .close(.lineTooLong)
+        }
+        // memcached keeps the `\r` here: `strtoul` stops at it.
+        let line = UnsafeRawBufferPointer(rebasing: bytes[0..<newline])
+        let tokens = CommandLineTokens(line)
+        let lineLength = newline + 1
+        guard tokens.count >= 5, line.token(tokens[0], is: "set"),
+            let announcedLength = MemcacheNumber.unsigned32(line.token(tokens[4]))
+        else {
+            return .request(.error(MemcacheRequestError(.unauthenticated)), length: lineLength)
+        }
+        let payloadLength = Int(announcedLength)
+        if payloadLength > Limits.maximumLineLength {
+            return .close(.lineTooLong)
+        }
+        let requestLength = lineLength + payloadLength + 2
+        guard bytes.count >= requestLength else {
+            self.lineBytesScanned = newline
+            self.bytesNeeded = requestLength
+            return .needMoreData
+        }
+        guard bytes[requestLength - 2] == UInt8(ascii: "\r"), bytes[requestLength - 1] == UInt8(ascii: "\n") else {
+            return .request(.error(MemcacheRequestError(.badCommandLineTermination)), length: requestLength)
+        }
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[lineLength..<(lineLength + payloadLength)])
+        let words = CommandLineTokens(payload)
+        guard words.count >= 2 else {
+            return .request(.error(MemcacheRequestError(.badAuthenticationTokenFormat)), length: requestLength)
+        }
+        let user = buffer.getSlice(at: buffer.readerIndex + lineLength + words[0].lowerBound, length: words[0].count)!
+        let password = buffer.getSlice(at: buffer.readerIndex + lineLength + words[1].lowerBound, length: words[1].count)!
+        return .request(.authenticate(user: user, password: password), length: requestLength)
     }
 
     /// Whether a line of `lineLength` bytes may exceed 2048: a multi-get, as memcached's

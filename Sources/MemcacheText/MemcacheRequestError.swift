@@ -31,6 +31,15 @@ public struct MemcacheRequestError: Error, Sendable, Hashable {
         /// A line longer than 2048 bytes (or, for `get`/`gets`, than the retrieval line limit):
         /// memcached closes the connection without a word.
         case lineTooLong
+        /// Before authentication (`--auth-file`), anything but a `set` line with a readable length:
+        /// `CLIENT_ERROR unauthenticated`.
+        case unauthenticated
+        /// Before authentication, a credentials block not ending in `\r\n`:
+        /// `CLIENT_ERROR bad command line termination`.
+        case badCommandLineTermination
+        /// Before authentication, a credentials block without two words:
+        /// `CLIENT_ERROR bad authentication token format`.
+        case badAuthenticationTokenFormat
         /// An unknown command whose last token starts with `HTTP/` (a browser or HTTP probe):
         /// memcached closes the connection without a word.
         case httpRequest
@@ -57,6 +66,9 @@ public struct MemcacheRequestError: Error, Sendable, Hashable {
         case .invalidNumericDelta: "CLIENT_ERROR invalid numeric delta argument\r\n"
         case .badDataChunk: "CLIENT_ERROR bad data chunk\r\n"
         case .objectTooLarge: "SERVER_ERROR object too large for cache\r\n"
+        case .unauthenticated: "CLIENT_ERROR unauthenticated\r\n"
+        case .badCommandLineTermination: "CLIENT_ERROR bad command line termination\r\n"
+        case .badAuthenticationTokenFormat: "CLIENT_ERROR bad authentication token format\r\n"
         case .lineTooLong, .httpRequest: ""
         }
     }

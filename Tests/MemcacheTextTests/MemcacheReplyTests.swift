@@ -21,9 +21,7 @@ import Testing
             (.outOfMemory, "SERVER_ERROR out of memory\r\n"),
             (.nonNumericValue, "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"),
             (.tooManyConnections, "SERVER_ERROR Too many open connections\r\n"),
-            (.unauthenticated, "CLIENT_ERROR unauthenticated\r\n"),
             (.authenticationFailure, "CLIENT_ERROR authentication failure\r\n"),
-            (.badAuthenticationTokenFormat, "CLIENT_ERROR bad authentication token format\r\n"),
         ]
         for (reply, text) in expected {
             #expect(self.written { $0.writeMemcacheReply(reply) } == text)
@@ -68,6 +66,9 @@ import Testing
             (.invalidNumericDelta, "CLIENT_ERROR invalid numeric delta argument\r\n", false),
             (.badDataChunk, "CLIENT_ERROR bad data chunk\r\n", false),
             (.objectTooLarge, "SERVER_ERROR object too large for cache\r\n", false),
+            (.unauthenticated, "CLIENT_ERROR unauthenticated\r\n", false),
+            (.badCommandLineTermination, "CLIENT_ERROR bad command line termination\r\n", false),
+            (.badAuthenticationTokenFormat, "CLIENT_ERROR bad authentication token format\r\n", false),
             (.lineTooLong, "", true),
             (.httpRequest, "", true),
         ]

@@ -160,3 +160,26 @@ import Testing
         #expect(buffer.readableBytes == 0)
     }
 }
+
+/// `--auth-file` mode, beyond the recorded transcripts.
+@Suite struct AuthenticationDecodingTests {
+    @Test func credentialsAreSlicesAndModeIsTheServersToLeave() throws {
+        var decoder = MemcacheRequestDecoder()
+        decoder.requiresAuthentication = true
+        var buffer = ByteBuffer(string: "set any 0 0 14\r\n user  secret \r\nversion\r\n")
+        #expect(try decoder.decode(buffer: &buffer) == .authenticate(user: ByteBuffer(string: "user"), password: ByteBuffer(string: "secret")))
+        // Still unauthenticated until the server says otherwise.
+        #expect(try decoder.decode(buffer: &buffer) == Decoding.error(.unauthenticated))
+        buffer.writeString("version\r\n")
+        decoder.requiresAuthentication = false
+        #expect(try decoder.decode(buffer: &buffer) == .version)
+    }
+
+    @Test func oversizedCredentialsCloseTheConnection() throws {
+        var decoder = MemcacheRequestDecoder()
+        decoder.requiresAuthentication = true
+        var buffer = ByteBuffer(string: "set a 0 0 100000\r\n")
+        #expect(try decoder.decode(buffer: &buffer) == Decoding.error(.lineTooLong))
+        #expect(decoder.isDiscardingInput)
+    }
+}

@@ -11,9 +11,17 @@ struct MemcachedStandIn {
         var cas: UInt64
     }
 
+    /// `user → password` when the connection must authenticate first (`--auth-file`).
+    private let credentials: [String: String]?
+    private(set) var isAuthenticated: Bool
     private var items: [[UInt8]: Item] = [:]
     private var nextCAS: UInt64 = 1
     private(set) var closed = false
+
+    init(credentials: [String: String]? = nil) {
+        self.credentials = credentials
+        self.isAuthenticated = credentials == nil
+    }
 
     /// Answers `request`, appending the reply to `output`.
     mutating func answer(_ request: MemcacheRequest, into output: inout ByteBuffer) {
@@ -67,6 +75,13 @@ struct MemcachedStandIn {
             }
         case .quit:
             self.closed = true
+        case .authenticate(let user, let password):
+            if let credentials, credentials[String(buffer: user)] == String(buffer: password) {
+                self.isAuthenticated = true
+                output.writeMemcacheReply(.stored)
+            } else {
+                output.writeMemcacheReply(.authenticationFailure)
+            }
         case .error(let error):
             if error.closesConnection {
                 // memcached closes at once, dropping the replies pending from the same read.

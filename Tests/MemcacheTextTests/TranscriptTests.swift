@@ -35,4 +35,14 @@ import Testing
             #expect(closed == transcript.closes)
         }
     }
+
+    @Test(arguments: Transcript.recordedWithAuthentication)
+    func authenticationGivesMemcachedsBytes(transcript: Transcript) throws {
+        let input = ByteBuffer(string: transcript.input)
+        for chunkSizes in [[input.readableBytes], [1], [3, 7, 1, 64]] {
+            let (output, closed) = try Transcript.replay(input, chunkSizes: chunkSizes, credentials: Transcript.credentials)
+            #expect(String(buffer: output) == transcript.expectedOutput)
+            #expect(closed == transcript.closes)
+        }
+    }
 }
