@@ -77,7 +77,13 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
     /// `CLIENT_ERROR authentication failure` and leaves it set. Blocks longer than
     /// ``Limits/maximumLineLength`` close the connection (memcached would wait for them forever).
     /// memcached also keeps only the last reply of each read in this mode; that is not reproduced.
-    public var requiresAuthentication = false
+    public var requiresAuthentication = false {
+        didSet {
+            // A half-read line is read again under the new rules.
+            self.lineBytesScanned = 0
+            self.bytesNeeded = 0
+        }
+    }
 
     /// Bytes of an oversized data block still to be skipped.
     public private(set) var bytesLeftToSwallow = 0
