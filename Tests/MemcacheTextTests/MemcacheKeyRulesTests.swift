@@ -1,0 +1,33 @@
+import MemcacheText
+import NIOCore
+import Testing
+
+@Suite struct MemcacheKeyRulesTests {
+    @Test func lengthAndControlCharacters() {
+        #expect(MemcacheKeyRules.isValid(ByteBuffer(string: String(repeating: "k", count: 250))))
+        #expect(!MemcacheKeyRules.isValid(ByteBuffer(string: String(repeating: "k", count: 251))))
+        #expect(MemcacheKeyRules.isValid(ByteBuffer(string: "../../etc/passwd")))
+        #expect(MemcacheKeyRules.isValid(ByteBuffer(string: "日本")))
+        #expect(MemcacheKeyRules.isValid(ByteBuffer(bytes: [0x80, 0xFF, 0x20 + 1])))
+        for control: UInt8 in [0x00, 0x01, 0x09, 0x0A, 0x0D, 0x1F, 0x7F] {
+            #expect(!MemcacheKeyRules.isValid(ByteBuffer(bytes: [UInt8(ascii: "a"), control])))
+        }
+    }
+
+    @Test func keyListsAreCheckedInOnePass() {
+        let fine = ByteBuffer(string: "  a  " + String(repeating: "k", count: 250) + " b ")
+        #expect(fine.withUnsafeReadableBytes { MemcacheKeyRules.areValidKeys($0) })
+        let tooLong = ByteBuffer(string: "a " + String(repeating: "k", count: 251) + " b")
+        #expect(!tooLong.withUnsafeReadableBytes { MemcacheKeyRules.areValidKeys($0) })
+        let control = ByteBuffer(string: "a b\u{1}c")
+        #expect(!control.withUnsafeReadableBytes { MemcacheKeyRules.areValidKeys($0) })
+    }
+
+    @Test func tokensCompareByWords() {
+        #expect(MemcacheTokens(ByteBuffer(string: " a  b ")) == MemcacheTokens(ByteBuffer(string: "a b")))
+        #expect(MemcacheTokens(ByteBuffer(string: "a b")) != MemcacheTokens(ByteBuffer(string: "a b c")))
+        #expect(MemcacheTokens(ByteBuffer(string: "   ")).isEmpty)
+        #expect(MemcacheTokens(ByteBuffer(string: "   ")).first == nil)
+        #expect(MemcacheTokens(ByteBuffer(string: " x y")).description == "x y")
+    }
+}
