@@ -224,11 +224,15 @@ import Glibc
         #expect(!BerkeleyDBError(code: EINVAL, operation: "x").isOutOfSpace)
     }
 
-    @Test func automaticLogRemovalKeepsTheLogBounded() throws {
+    /// With automatic removal, checkpoints leave only the newest log files; without it (the
+    /// control case) every file stays.
+    @Test(arguments: [true, false])
+    func automaticLogRemovalKeepsTheLogBounded(removesUnneededLogFiles: Bool) throws {
         try withTemporaryDirectory { directory in
             var configuration = EnvironmentConfiguration.forTests
             configuration.logBufferSize = 64 << 10
             configuration.logFileMaxSize = 256 << 10
+            configuration.removesUnneededLogFiles = removesUnneededLogFiles
             let environment = try Environment(directory: directory, configuration: configuration)
             let database = try environment.openDatabase(file: "queues.db")
             let value = [UInt8](repeating: 0xAB, count: 1000)
@@ -241,7 +245,12 @@ import Glibc
                 try environment.checkpoint(force: true)
             }
             // About 4 MB of log was written in 256 KiB files; only those since the last checkpoint remain.
-            #expect(try logFileCount(in: directory) <= 3)
+            let count = try logFileCount(in: directory)
+            if removesUnneededLogFiles {
+                #expect(count <= 3)
+            } else {
+                #expect(count >= 12)
+            }
             try database.close()
             try environment.close()
         }

@@ -295,8 +295,15 @@ public final class Database: CustomStringConvertible {
         let (database, transactionHandle) = try handles(for: transaction, "DB->put")
         var keyEntry = try DBT.input(key, for: "DB->put")
         var valueEntry = try DBT.input(value, for: "DB->put")
-        let code = database.pointee.put(database, transactionHandle, &keyEntry, &valueEntry, mode.flag)
-        if code == DB_KEYEXIST { return false }
+        // With sorted duplicates, a plain put of an existing pair returns DB_KEYEXIST too, but also
+        // reports "Duplicate data items are not supported with sorted data" through the error
+        // callback; DB_NODUPDATA means the same there and reports nothing.
+        let flag = mode == .overwrite && configuration.allowsSortedDuplicates ? UInt32(DB_NODUPDATA) : mode.flag
+        let code = database.pointee.put(database, transactionHandle, &keyEntry, &valueEntry, flag)
+        if code == DB_KEYEXIST {
+            environment.discardMessages()
+            return false
+        }
         try environment.check(code) { "DB->put \(description)" }
         return true
     }

@@ -282,6 +282,13 @@ public final class Environment {
         BerkeleyDBError(code: code, operation: operation, details: messages.takeDetails())
     }
 
+    /// Forgets what Berkeley DB reported during a call whose failure code was a result
+    /// (`DB_NOTFOUND`, `DB_KEYEXIST`), so it cannot be attached to a later, unrelated error.
+    @inline(__always)
+    func discardMessages() {
+        messages.discardDetails()
+    }
+
     private static func check(_ code: Int32, _ messages: EnvironmentMessageSink, _ operation: () -> String) throws {
         if code != 0 {
             throw BerkeleyDBError(code: code, operation: operation(), details: messages.takeDetails())
@@ -297,9 +304,11 @@ public final class Environment {
     }
 
     /// Closes the handle of a database released without `close()`: now if no transaction is live,
-    /// otherwise once the last live transaction is resolved.
+    /// otherwise once the last live transaction is resolved ("the databases accessed by a
+    /// transaction must not be closed during the transaction", Berkeley DB reference guide).
     func closeReleasedDatabaseHandle(_ database: UnsafeMutablePointer<DB>, description: String) {
         guard liveTransactions.isEmpty else {
+            logger.debug("database \(description) released while transactions are live; closing it after them")
             orphanedDatabaseHandles.append(database)
             return
         }

@@ -43,6 +43,12 @@ final class EnvironmentMessageSink {
         return pendingDetails
     }
 
+    /// Forgets the pending error text, if any.
+    @inline(__always)
+    func discardDetails() {
+        if pendingDetails != nil { pendingDetails = nil }
+    }
+
     /// Installs both callbacks on `environment` and points its `app_private` at `self` (unretained).
     func install(on environment: UnsafeMutablePointer<DB_ENV>) {
         environment.pointee.app_private = Unmanaged.passUnretained(self).toOpaque()
