@@ -112,6 +112,25 @@ import Testing
         }
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func openingADatabaseAgainstALiveTransactionsLockFailsAtOnce() throws {
+        try withTemporaryDirectory { directory in
+            let environment = try Environment(directory: directory, configuration: .forTests)
+            let creating = try environment.beginTransaction()
+            // Creating a subdatabase write-locks the file's list of subdatabases until commit.
+            let first = try environment.openDatabase(file: "queues.db", name: "first", in: creating)
+            let error = try #require(throws: BerkeleyDBError.self) {
+                try environment.openDatabase(file: "queues.db", name: "second")
+            }
+            #expect(error.isDeadlock)
+            try creating.commit()
+            let second = try environment.openDatabase(file: "queues.db", name: "second")
+            try first.close()
+            try second.close()
+            try environment.close()
+        }
+    }
+
     @Test func aTransactionOfThousandsOfOperationsDoesNotRunOutOfLocks() throws {
         try withTemporaryDirectory { directory in
             let environment = try Environment(directory: directory, configuration: .forTests)

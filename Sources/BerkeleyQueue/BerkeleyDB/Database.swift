@@ -75,8 +75,9 @@ public final class Database: CustomStringConvertible {
     ///   - name: A subdatabase name within `file`, or nil for a database that is the whole file.
     ///   - configuration: Access method, sorted duplicates, page size, whether to create.
     ///   - transaction: The transaction to open (and possibly create) the database in, or nil to
-    ///     open it in a transaction of its own (`DB_AUTO_COMMIT`). If that transaction aborts, the
-    ///     creation is undone and the handle is unusable: close it.
+    ///     open it in a transaction of its own, committed before this returns (like
+    ///     `DB_AUTO_COMMIT`, but begun with `DB_TXN_NOWAIT` like every transaction here). If the
+    ///     given transaction aborts, the creation is undone and the handle is unusable: close it.
     /// - Throws: `BerkeleyDBError`, for example `ENOENT` for a missing database when the
     ///   configuration does not create it, or `EINVAL` for a type that does not match the file.
     public init(
@@ -93,18 +94,20 @@ public final class Database: CustomStringConvertible {
         let description = name.map { "\(file)/\($0)" } ?? file
 
         let environmentHandle = try environment.requireHandle("db_create")
-        var openFlags: UInt32 = configuration.createsIfMissing ? UInt32(DB_CREATE) : 0
-        let transactionHandle: UnsafeMutablePointer<DB_TXN>?
-        if let transaction {
-            transactionHandle = try transaction.requireHandle(in: environment, "DB->open \(description)")
-        } else {
-            transactionHandle = nil
-            openFlags |= UInt32(DB_AUTO_COMMIT)
+        let openFlags: UInt32 = configuration.createsIfMissing ? UInt32(DB_CREATE) : 0
+        // Without a caller's transaction, open in one of our own rather than with DB_AUTO_COMMIT:
+        // ours is begun with DB_TXN_NOWAIT (by default), so meeting a live transaction's lock fails
+        // instead of blocking the only database thread forever.
+        let ownTransaction = transaction == nil ? try environment.beginTransaction() : nil
+        guard let openingTransaction = transaction ?? ownTransaction else {
+            throw BerkeleyDBError.misuse("DB->open \(description)", "no transaction to open in")
         }
+        let transactionHandle = try openingTransaction.requireHandle(in: environment, "DB->open \(description)")
 
         var created: UnsafeMutablePointer<DB>?
         let createCode = db_create(&created, environmentHandle, 0)
         guard createCode == 0, let database = created else {
+            if let ownTransaction { try? ownTransaction.abort() }
             throw environment.error(createCode == 0 ? ENOMEM : createCode, "db_create \(description)")
         }
         do {
@@ -124,8 +127,12 @@ public final class Database: CustomStringConvertible {
                 database, transactionHandle, file, name, configuration.accessMethod.type, openFlags,
                 environment.configuration.fileMode)
             try environment.check(code) { "DB->open \(description)" }
+            // A failed commit aborts the open too, leaving the handle unusable: it is closed below.
+            try ownTransaction?.commit()
         } catch {
-            // A DB whose open failed must still be closed to be freed.
+            // Abort before closing: the handle was opened in the transaction. A DB whose open
+            // failed must still be closed to be freed.
+            if let ownTransaction, ownTransaction.isActive { try? ownTransaction.abort() }
             _ = database.pointee.close(database, 0)
             throw error
         }
