@@ -79,7 +79,9 @@ public final class Environment {
         self.directory = directory
         self.configuration = configuration
         self.messages = EnvironmentMessageSink(logger: logger)
+        // Room up front, so that beginning transactions and opening cursors do not allocate here.
         openCursors.reserveCapacity(8)
+        liveTransactions.reserveCapacity(8)
 
         if configuration.createsDirectory {
             try Environment.createDirectory(directory)
