@@ -110,7 +110,7 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
         /// A request, and the number of bytes it took.
         case request(MemcacheRequest, length: Int)
         /// An oversized storage command: its line, then `swallow` bytes to skip.
-        case tooLarge(noreply: Bool, lineLength: Int, swallow: Int)
+        case tooLarge(MemcacheRequestError, lineLength: Int, swallow: Int)
         /// An error after which memcached closes the connection.
         case close(MemcacheRequestError.Reason)
     }
@@ -152,12 +152,12 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
                 buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
             }
             return request
-        case .tooLarge(let noreply, let lineLength, let swallow):
+        case .tooLarge(let error, let lineLength, let swallow):
             buffer.moveReaderIndex(forwardBy: lineLength)
             self.lineBytesScanned = 0
             self.bytesNeeded = 0
             self.bytesLeftToSwallow = swallow
-            self.errorAfterSwallowing = MemcacheRequestError(.objectTooLarge, noreply: noreply)
+            self.errorAfterSwallowing = error
             return try self.decode(buffer: &buffer)
         case .close(let reason):
             self.isDiscardingInput = true
@@ -359,7 +359,10 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
         }
         let dataLength = Int(announcedLength)
         if dataLength > self.limits.maximumValueLength {
-            return .tooLarge(noreply: noreply, lineLength: context.lineLength, swallow: dataLength + 2)
+            var error = MemcacheRequestError(.objectTooLarge, noreply: noreply)
+            // Kept apart from the receive buffer: skipping the block may take many reads.
+            error.rejectedStorage = (command, ByteBuffer(bytes: line.token(key)))
+            return .tooLarge(error, lineLength: context.lineLength, swallow: dataLength + 2)
         }
 
         let requestLength = context.lineLength + dataLength + 2

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A request the decoder already knows to be wrong, with the reply memcached 1.6 gives for it.
 ///
 /// Write it with ``NIOCore/ByteBuffer/writeMemcacheError(_:)``, which honours `noreply` as memcached
@@ -48,6 +50,17 @@ public struct MemcacheRequestError: Error, Sendable, Hashable {
     public var reason: Reason
     /// Whether the line ended in `noreply`, which suppresses the reply.
     public var noreply: Bool
+    /// For ``Reason/objectTooLarge``: the storage command and key that were refused. memcached
+    /// drops the old value of a key whose `set` was too large, so a cache can do the same.
+    public var rejectedStorage: (command: MemcacheStorageCommand, key: ByteBuffer)? {
+        get { self.rejectedKey.map { (self.rejectedCommand!, $0) } }
+        set {
+            self.rejectedCommand = newValue?.command
+            self.rejectedKey = newValue?.key
+        }
+    }
+    private var rejectedCommand: MemcacheStorageCommand?
+    private var rejectedKey: ByteBuffer?
 
     public init(_ reason: Reason, noreply: Bool = false) {
         self.reason = reason

@@ -46,14 +46,14 @@ import Testing
         #expect(requests == [.version])
         // Whatever the two bytes after the block are, they are swallowed too, as memcached does.
         try processor.process(buffer: ByteBuffer(string: "ZZget a\r\n")) { requests.append($0) }
-        #expect(requests == [.version, Decoding.error(.objectTooLarge), .retrieval(.init(command: .get, keys: Decoding.keys("a")))])
+        #expect(requests == [.version, Decoding.tooLarge(.set, "k"), .retrieval(.init(command: .get, keys: Decoding.keys("a")))])
     }
 
     @Test func valueLimitIsADecoderParameter() throws {
         let limits = MemcacheRequestDecoder.Limits(maximumValueLength: 10)
         #expect(try Decoding.request("set k 0 0 10\r\n0123456789\r\n", limits: limits) == Decoding.storage(.set, "k", "0123456789"))
-        #expect(try Decoding.request("set k 0 0 11 noreply\r\n0123456789a\r\n", limits: limits) == Decoding.error(.objectTooLarge, noreply: true))
-        #expect(try Decoding.request("append k 0 0 11\r\n0123456789a\r\n", limits: limits) == Decoding.error(.objectTooLarge))
+        #expect(try Decoding.request("set k 0 0 11 noreply\r\n0123456789a\r\n", limits: limits) == Decoding.tooLarge(.set, "k", noreply: true))
+        #expect(try Decoding.request("append k 0 0 11\r\n0123456789a\r\n", limits: limits) == Decoding.tooLarge(.append, "k"))
     }
 
     @Test func oneMebibyteValueRoundTrips() throws {

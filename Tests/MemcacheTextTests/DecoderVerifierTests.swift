@@ -38,7 +38,7 @@ import Testing
             (Self.buffer("bogus\r\n\r\n"), [Decoding.error(.unknownCommand), Decoding.error(.unknownCommand)]),
             (Self.buffer("set a 0 0 2\r\nxyzw\r\n"), [Decoding.error(.badDataChunk), Decoding.error(.unknownCommand)]),
             (Self.buffer("set a 0 0 2 noreply\r\nxy\nget a\r\n"), [Decoding.error(.badDataChunk, noreply: true), Decoding.error(.unknownCommand)]),
-            (Self.buffer("set big 0 0 40\r\n\(big)\r\nversion\r\n"), [Decoding.error(.objectTooLarge), .version]),
+            (Self.buffer("set big 0 0 40\r\n\(big)\r\nversion\r\n"), [Decoding.tooLarge(.set, "big"), .version]),
             (Self.buffer("incr n x\r\ndelete n 5\r\ntouch n x noreply\r\n"), [
                 Decoding.error(.invalidNumericDelta), Decoding.error(.badDeleteCommandLine), Decoding.error(.invalidExptime, noreply: true),
             ]),

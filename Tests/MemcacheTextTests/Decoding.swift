@@ -32,6 +32,13 @@ enum Decoding {
         .error(MemcacheRequestError(reason, noreply: noreply))
     }
 
+    /// `object too large` for a refused storage command, which names the command and key.
+    static func tooLarge(_ command: MemcacheStorageCommand, _ key: String, noreply: Bool = false) -> MemcacheRequest {
+        var error = MemcacheRequestError(.objectTooLarge, noreply: noreply)
+        error.rejectedStorage = (command, ByteBuffer(string: key))
+        return .error(error)
+    }
+
     static func storage(
         _ command: MemcacheStorageCommand,
         _ key: String,
