@@ -23,15 +23,32 @@ public struct ServerCommand<Program: ProgramProfile>: AsyncParsableCommand {
         }
         let logger = Logger(label: configuration.programName)
         let processor = try Self.makeProcessor(configuration, logger: logger)
-        let server = ServerContext(configuration: configuration, processor: processor, logger: logger)
+        let cache = configuration.store == .cache
+            ? KeyValueCache(
+                configuration: .init(
+                    memoryLimit: configuration.memoryLimit ?? 64 << 20,
+                    maximumItemSize: configuration.maximumMessageSize
+                )
+            )
+            : nil
+        let credentials = try configuration.authFile.map { try MemcacheCredential.load(from: $0) }
+        let server = ServerContext(
+            configuration: configuration,
+            processor: processor,
+            cache: cache,
+            memcacheCredentials: credentials,
+            logger: logger
+        )
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
 
         let service: any Service
         switch (configuration.wireProtocol, configuration.store) {
         case (.resp, _):
             service = QueueServerService<RESPSession>(server: server, group: group)
-        case (.memcache, _):
-            throw ValidationError("the memcached protocol is not available yet")
+        case (.memcache, .cache):
+            service = QueueServerService<MemcacheSession<MemcacheCacheStore>>(server: server, group: group)
+        case (.memcache, .ramQueue), (.memcache, .diskQueue):
+            service = QueueServerService<MemcacheSession<MemcacheQueueStore>>(server: server, group: group)
         }
         let serviceGroup = ServiceGroup(
             configuration: .init(

@@ -11,6 +11,10 @@ enum ServerInfo {
     /// (HELLO, INFO's `redis_version`); INFO also gives `diskqueue_version`.
     static let redisCompatibilityVersion = "7.0.0"
 
+    /// What memcached's `version` answers: the memcached release whose behaviour we follow, then
+    /// ours, as one token (clients that parse it read 1.6.18).
+    static let memcachedVersion = "1.6.18-diskqueue-\(version)"
+
     /// The parameters CONFIG GET knows, with their current values.
     static func configParameters(_ server: ServerContext) -> [(String, String)] {
         let configuration = server.configuration

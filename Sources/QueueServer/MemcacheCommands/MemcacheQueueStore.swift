@@ -1,0 +1,128 @@
+import MemcacheText
+import NIOCore
+import QueueCore
+
+/// Keys are queues (SPEC §4, MemcacheQ's dialect): `set` pushes, `add` pushes unless an equal
+/// message is queued, `get` pops one message from each named queue, `delete` drops a queue,
+/// `stats queue` prints `STAT <queue> <added>/<removed>`. Client flags travel with each message;
+/// exptime is accepted and ignored, since a queued message waits until it is taken. Commands that
+/// only make sense for a cache (`replace`, `append`, `prepend`, `cas`, `incr`, `decr`, `touch`,
+/// `gat`, `gats`) answer `ERROR`, as memcached answers a command it does not know.
+struct MemcacheQueueStore: MemcacheStore {
+    enum PendingReply {
+        /// A popped message as a `VALUE` block (nothing for an empty queue); `gets` adds a CAS of 0.
+        case value(key: ByteBuffer, withCAS: Bool)
+        case stored(noreply: Bool)
+        case added(noreply: Bool)
+        case deleted(noreply: Bool)
+        case flushed(noreply: Bool)
+        case queueStatistics
+    }
+
+    private let server: ServerContext
+
+    init(server: ServerContext) {
+        self.server = server
+    }
+
+    func retrieve(_ request: MemcacheRetrievalRequest, on connection: Connection<MemcacheSession<Self>>) {
+        guard !request.command.touches else {
+            return connection.reply { $0.writeMemcacheReply(.error) }
+        }
+        for key in request.keys {
+            connection.execute(
+                .pop(queue: key, end: .head, count: nil),
+                replyingWith: .value(key: key, withCAS: request.command.returnsCAS)
+            )
+        }
+        connection.reply { $0.writeMemcacheReply(.end) }
+    }
+
+    func store(_ request: MemcacheStorageRequest, on connection: Connection<MemcacheSession<Self>>) {
+        let message = [Message(bytes: request.data, flags: request.flags)]
+        switch request.command {
+        case .set:
+            connection.execute(
+                .push(queue: request.key, messages: message, end: .tail, onlyIfAbsent: false),
+                replyingWith: .stored(noreply: request.noreply)
+            )
+        case .add:
+            connection.execute(
+                .push(queue: request.key, messages: message, end: .tail, onlyIfAbsent: true),
+                replyingWith: .added(noreply: request.noreply)
+            )
+        case .replace, .append, .prepend, .cas:
+            connection.reply { $0.writeMemcacheReply(.error) }
+        }
+    }
+
+    func delete(_ key: ByteBuffer, noreply: Bool, on connection: Connection<MemcacheSession<Self>>) {
+        connection.execute(.delete(queues: [key]), replyingWith: .deleted(noreply: noreply))
+    }
+
+    func adjust(_ key: ByteBuffer, by delta: UInt64, increment: Bool, noreply: Bool, on connection: Connection<MemcacheSession<Self>>) {
+        connection.reply { $0.writeMemcacheReply(.error) }
+    }
+
+    func touch(_ key: ByteBuffer, exptime: Int64, noreply: Bool, on connection: Connection<MemcacheSession<Self>>) {
+        connection.reply { $0.writeMemcacheReply(.error) }
+    }
+
+    /// A delay is not kept: a queue server drops every queue at once.
+    func flushAll(delay: Int64?, noreply: Bool, on connection: Connection<MemcacheSession<Self>>) {
+        connection.execute(.deleteAll, replyingWith: .flushed(noreply: noreply))
+    }
+
+    func stats(_ arguments: MemcacheTokens, on connection: Connection<MemcacheSession<Self>>) -> Bool {
+        guard arguments.count == 1, arguments.first == ByteBuffer(string: "queue") else { return false }
+        connection.execute(.statistics, replyingWith: .queueStatistics)
+        return true
+    }
+
+    func writeStatistics(into output: inout ByteBuffer) {
+        output.writeMemcacheStat("curr_queues", self.server.processor?.queueCount ?? 0)
+    }
+
+    func refusedTooLarge(_ command: MemcacheStorageCommand, key: ByteBuffer) {}
+
+    static func render(_ reply: QueueReply, for pending: PendingReply, into output: inout ByteBuffer) {
+        switch (pending, reply) {
+        case (.stored(let noreply), .failure(let error)),
+            (.added(let noreply), .failure(let error)),
+            (.deleted(let noreply), .failure(let error)),
+            (.flushed(let noreply), .failure(let error)):
+            if !noreply {
+                output.writeMemcacheError(error)
+            }
+        case (_, .failure(let error)):
+            output.writeMemcacheError(error)
+        case (.value(let key, let withCAS), .message(let message)):
+            if let message {
+                output.writeMemcacheValue(key: key, flags: message.flags, data: message.bytes, cas: withCAS ? 0 : nil)
+            }
+        case (.stored(let noreply), .pushed):
+            if !noreply {
+                output.writeMemcacheReply(.stored)
+            }
+        case (.added(let noreply), .pushed(let added, _)):
+            if !noreply {
+                output.writeMemcacheReply(added > 0 ? .stored : .notStored)
+            }
+        case (.deleted(let noreply), .integer(let deleted)):
+            if !noreply {
+                output.writeMemcacheReply(deleted > 0 ? .deleted : .notFound)
+            }
+        case (.flushed(let noreply), .done):
+            if !noreply {
+                output.writeMemcacheReply(.ok)
+            }
+        case (.queueStatistics, .statistics(let queues)):
+            for queue in queues {
+                output.writeMemcacheQueueStat(queue: queue.name, added: UInt64(queue.added), removed: UInt64(queue.removed))
+            }
+            output.writeMemcacheReply(.end)
+        default:
+            output.writeMemcacheServerError("internal error: unexpected reply \(reply) for \(pending)")
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import MemcacheText
+import NIOCore
+import QueueCore
+
+/// What keys mean to a memcached-protocol server: queues (`set` pushes, `get` pops) or a cache.
+/// ``MemcacheSession`` handles what every memcached server shares and hands the rest to its store.
+protocol MemcacheStore: SendableMetatype {
+    /// What a reply the queue processor still owes needs in order to be rendered.
+    associatedtype PendingReply
+
+    init(server: ServerContext)
+
+    /// `get`, `gets`, `gat`, `gats`: one `VALUE` block per hit, then `END`.
+    mutating func retrieve(_ request: MemcacheRetrievalRequest, on connection: Connection<MemcacheSession<Self>>)
+    /// `set`, `add`, `replace`, `append`, `prepend`, `cas`.
+    mutating func store(_ request: MemcacheStorageRequest, on connection: Connection<MemcacheSession<Self>>)
+    mutating func delete(_ key: ByteBuffer, noreply: Bool, on connection: Connection<MemcacheSession<Self>>)
+    /// `incr` (`increment` true) and `decr`.
+    mutating func adjust(
+        _ key: ByteBuffer, by delta: UInt64, increment: Bool, noreply: Bool, on connection: Connection<MemcacheSession<Self>>
+    )
+    mutating func touch(_ key: ByteBuffer, exptime: Int64, noreply: Bool, on connection: Connection<MemcacheSession<Self>>)
+    mutating func flushAll(delay: Int64?, noreply: Bool, on connection: Connection<MemcacheSession<Self>>)
+    /// `stats <arguments>`; false when this store keeps no such statistics (the reply is `ERROR`).
+    mutating func stats(_ arguments: MemcacheTokens, on connection: Connection<MemcacheSession<Self>>) -> Bool
+    /// The lines of plain `stats` that belong to this store.
+    func writeStatistics(into output: inout ByteBuffer)
+    /// A storage command whose value was too large was refused (after its block was skipped).
+    mutating func refusedTooLarge(_ command: MemcacheStorageCommand, key: ByteBuffer)
+
+    static func render(_ reply: QueueReply, for pending: PendingReply, into output: inout ByteBuffer)
+}
+
+extension ByteBuffer {
+    /// A queue processor's refusal as a memcached server error.
+    mutating func writeMemcacheError(_ error: QueueError) {
+        switch error {
+        case .outOfMemory:
+            self.writeMemcacheReply(.outOfMemoryStoringObject)
+        case .tooManyQueues:
+            self.writeMemcacheServerError("too many queues")
+        case .storageFailure(let reason):
+            self.writeMemcacheServerError("disk store failure: \(reason)")
+        case .shuttingDown:
+            self.writeMemcacheServerError("server is shutting down")
+        }
+    }
+}
