@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerkeleyQueue
 import Logging
 import NIOPosix
 import QueueCore
@@ -72,7 +73,26 @@ public struct ServerCommand<Program: ProgramProfile>: AsyncParsableCommand {
                 )
             )
         case .diskQueue:
-            throw ValidationError("the disk queue is not available yet")
+            let durability: DiskQueueProcessor.Configuration.Durability =
+                switch configuration.fsync {
+                case .always: .always
+                case .everysec: .everySecond
+                case .no: .never
+                }
+            do {
+                return try DiskQueueProcessor(
+                    configuration: .init(
+                        directory: configuration.dataDirectory,
+                        durability: durability,
+                        allowsDuplicates: configuration.allowsDuplicates,
+                        maximumQueues: configuration.maximumQueues,
+                        cacheSize: configuration.memoryLimit ?? 256 << 20
+                    ),
+                    logger: logger
+                )
+            } catch {
+                throw ValidationError("cannot open the disk queue in \(configuration.dataDirectory): \(error)")
+            }
         case .cache:
             return nil
         }
