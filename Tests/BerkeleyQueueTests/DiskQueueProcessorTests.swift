@@ -15,7 +15,7 @@ private final class AwaitingClient: QueueClient, Sendable {
 
     var eventLoop: any EventLoop { self.loop }
 
-    func deliver(_ replies: [QueueReply]) {
+    func deliver(_ replies: [QueueReply]) -> Bool {
         for reply in replies {
             let waiter = self.state.withLockedValue { state -> CheckedContinuation<QueueReply, Never>? in
                 if state.waiters.isEmpty {
@@ -26,6 +26,7 @@ private final class AwaitingClient: QueueClient, Sendable {
             }
             waiter?.resume(returning: reply)
         }
+        return true
     }
 
     func nextReply() async -> QueueReply {

@@ -17,6 +17,9 @@ import Glibc
 ///   SISMEMBER and SREM find a message through it without scanning the queue.
 /// - `catalog` (B-Tree): queue name → ``QueueRecord``. Names are only ever keys, never paths.
 /// - `meta` (B-Tree): the digest key, the next queue id, and deleted queues still being purged.
+/// - `reservations` (B-Tree): reservation id → queue name and message, for messages clients took
+///   aside (memcached `q/open`) and have not acknowledged. At start-up no client holds anything, so
+///   they all go back to the head of their queues.
 ///
 /// Not thread-safe: only the database thread touches it.
 final class DiskQueueStore {
@@ -31,6 +34,7 @@ final class DiskQueueStore {
     private let index: Database
     private let catalogDatabase: Database
     private let meta: Database
+    private let reservations: Database
     private let digest: MessageDigest
     private let settings: Settings
 
@@ -47,6 +51,8 @@ final class DiskQueueStore {
     private var doomedQueuesBefore: [UInt64]?
     /// Whether the current transaction changed anything (a read-only one needs no log flush).
     private(set) var transactionWrote = false
+    /// Queues that received messages since the processor last looked: their waiters may be served.
+    var queuesGainedMessages: [ByteBuffer] = []
 
     /// Reused to lay out `flags + message` for Berkeley DB.
     private var valueScratch: [UInt8] = []
@@ -71,6 +77,7 @@ final class DiskQueueStore {
         self.index = try open("index", .init(accessMethod: .hash, allowsSortedDuplicates: true, pageSize: 16 << 10))
         self.catalogDatabase = catalogDatabase
         self.meta = meta
+        self.reservations = try open("reservations", .init(accessMethod: .btree))
 
         let loaded = try environment.withTransaction { transaction in
             try Self.load(catalog: catalogDatabase, meta: meta, in: transaction)
@@ -127,6 +134,7 @@ final class DiskQueueStore {
         try self.index.close()
         try self.catalogDatabase.close()
         try self.meta.close()
+        try self.reservations.close()
         try self.environment.close()
     }
 
@@ -221,10 +229,33 @@ final class DiskQueueStore {
             return .statistics(
                 self.catalog.map { QueueStatistics(name: $0.key, added: $0.value.added, removed: $0.value.removed) }
             )
+        case .range(let name, let start, let stop):
+            guard let record = self.catalog[name],
+                let positions = ListPositions.range(start: start, stop: stop, count: record.count)
+            else { return .messages([]) }
+            return .messages(try self.messages(of: record, positions: positions, in: transaction))
+        case .element(let name, let index):
+            guard let record = self.catalog[name], let position = ListPositions.element(index, count: record.count) else {
+                return .message(nil)
+            }
+            return .message(try self.messages(of: record, positions: position...position, in: transaction).first)
+        case .removeOccurrences(let name, let member, let count):
+            return .integer(try self.removeOccurrences(of: member, from: name, limit: count == 0 ? .max : abs(count), fromHead: count >= 0, in: transaction))
+        case .move(let source, let destination, let from, let to):
+            guard let message = try self.pop(from: source, at: from, count: 1, in: transaction).first else {
+                return .message(nil)
+            }
+            _ = try self.push([message], to: destination, at: to, onlyIfAbsent: false, in: transaction)
+            return .message(message)
+        case .peek(let name, _):
+            guard let record = self.catalog[name] else { return .message(nil) }
+            return .message(try self.messages(of: record, positions: 0...0, in: transaction).first)
+        case .blockingPop, .blockingMove, .reserve, .acknowledge, .abort:
+            preconditionFailure("the processor handles \(command) itself")
         }
     }
 
-    private func push(
+    func push(
         _ messages: [Message],
         to name: ByteBuffer,
         at end: QueueEnd,
@@ -268,11 +299,12 @@ final class DiskQueueStore {
             added += 1
         }
         if added > 0 {
+            self.queuesGainedMessages.append(name)
             if self.catalog[name] == nil {
                 self.nextQueueIDBefore = self.nextQueueIDBefore ?? self.nextQueueID
                 self.nextQueueID += 1
             }
-            let storedName = self.catalog.index(forKey: name).map { self.catalog.keys[$0] } ?? Self.ownCopy(of: name)
+            let storedName = self.catalog.index(forKey: name).map { self.catalog.keys[$0] } ?? name.ownCopy()
             self.touch(storedName)
             record.added += added
             self.catalog[storedName] = record
@@ -280,7 +312,7 @@ final class DiskQueueStore {
         return .pushed(added: added, length: record.count)
     }
 
-    private func pop(from name: ByteBuffer, at end: QueueEnd, count: Int, in transaction: Transaction) throws -> [Message] {
+    func pop(from name: ByteBuffer, at end: QueueEnd, count: Int, in transaction: Transaction) throws -> [Message] {
         guard count > 0, var record = self.catalog[name] else { return [] }
         var popped: [Message] = []
         try transaction.withCursor(on: self.messages) { cursor in
@@ -327,6 +359,114 @@ final class DiskQueueStore {
         record.removed += removed
         self.update(record, named: name)
         return removed
+    }
+
+    /// The messages at `positions` (0 at the head), by walking the queue from its nearer end.
+    private func messages(of record: QueueRecord, positions: ClosedRange<Int>, in transaction: Transaction) throws -> [Message] {
+        let fromTail = positions.lowerBound > record.count - 1 - positions.upperBound
+        var found: [Message] = []
+        found.reserveCapacity(positions.count)
+        try transaction.withCursor(on: self.messages) { cursor in
+            let read = { (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) in Self.entry(key, value, of: record.id) }
+            var position: Int
+            var entry: (sequence: UInt64, message: Message)??
+            if fromTail {
+                position = record.count - 1
+                let nextQueueFollows = try StorageKeys.withPair(record.id + 1, 0) { start in
+                    try cursor.seek(toFirstKeyAtOrAfter: start) { _, _ in true }
+                } ?? false
+                entry = try nextQueueFollows ? cursor.previous(read) : cursor.last(read)
+            } else {
+                position = 0
+                entry = try StorageKeys.withPair(record.id, 0) { try cursor.seek(toFirstKeyAtOrAfter: $0, read) }
+            }
+            while let current = entry ?? nil {
+                if fromTail ? position < positions.lowerBound : position > positions.upperBound {
+                    break
+                }
+                if positions.contains(position) {
+                    found.append(current.message)
+                }
+                position += fromTail ? -1 : 1
+                entry = try fromTail ? cursor.previous(read) : cursor.next(read)
+            }
+        }
+        return fromTail ? found.reversed() : found
+    }
+
+    private func removeOccurrences(
+        of member: ByteBuffer,
+        from name: ByteBuffer,
+        limit: Int,
+        fromHead: Bool,
+        in transaction: Transaction
+    ) throws -> Int {
+        guard var record = self.catalog[name] else { return 0 }
+        var sequences = try self.findMessages(member, in: record, transaction)
+        sequences.sort(by: fromHead ? (<) : (>))
+        var removed = 0
+        for sequence in sequences.prefix(limit) {
+            try StorageKeys.withPair(record.id, sequence) { try self.messages.delete(forKey: $0, in: transaction) }
+            try self.removeFromIndex(member, sequence: sequence, of: record, transaction)
+            removed += 1
+        }
+        guard removed > 0 else { return 0 }
+        self.touch(name)
+        record.removed += removed
+        self.update(record, named: name)
+        return removed
+    }
+
+    // MARK: Reservations
+
+    /// Takes the head message of `name` aside as reservation `id`.
+    func reserve(_ name: ByteBuffer, id: UInt64, in transaction: Transaction) throws -> Message? {
+        guard let message = try self.pop(from: name, at: .head, count: 1, in: transaction).first else { return nil }
+        self.valueScratch.removeAll(keepingCapacity: true)
+        withUnsafeBytes(of: UInt32(name.readableBytes).bigEndian) { self.valueScratch.append(contentsOf: $0) }
+        self.valueScratch.append(contentsOf: name.readableBytesView)
+        withUnsafeBytes(of: message.flags.bigEndian) { self.valueScratch.append(contentsOf: $0) }
+        self.valueScratch.append(contentsOf: message.bytes.readableBytesView)
+        try StorageKeys.withInteger(id) { try self.reservations.put(self.valueScratch, forKey: $0, in: transaction) }
+        return message
+    }
+
+    /// Ends reservation `id`: acknowledged (its message is gone for good) or returned to the head
+    /// of its queue.
+    func closeReservation(id: UInt64, returningMessage: Bool, in transaction: Transaction) throws {
+        let record = try StorageKeys.withInteger(id) { key in
+            try self.reservations.withValue(forKey: key, in: transaction) { Self.reservation($0) }
+        }
+        guard let record else { return }
+        try StorageKeys.withInteger(id) { try self.reservations.delete(forKey: $0, in: transaction) }
+        self.transactionWrote = true
+        if returningMessage {
+            _ = try self.push([record.message], to: record.queue, at: .head, onlyIfAbsent: false, in: transaction)
+        }
+    }
+
+    /// Returns every reservation left by the last run to the head of its queue, oldest in front.
+    func returnAllReservations(in transaction: Transaction) throws -> Int {
+        var ids: [UInt64] = []
+        try transaction.withCursor(on: self.reservations) { cursor in
+            var id = try cursor.last { key, _ in StorageKeys.integer(key) }
+            while let current = id {
+                ids.append(current)
+                id = try cursor.previous { key, _ in StorageKeys.integer(key) }
+            }
+        }
+        for id in ids {
+            try self.closeReservation(id: id, returningMessage: true, in: transaction)
+        }
+        return ids.count
+    }
+
+    private static func reservation(_ value: UnsafeRawBufferPointer) -> (queue: ByteBuffer, message: Message) {
+        let nameLength = Int(UInt32(bigEndian: value.loadUnaligned(as: UInt32.self)))
+        let queue = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: value[4..<(4 + nameLength)]))
+        let rest = UnsafeRawBufferPointer(rebasing: value[(4 + nameLength)...])
+        let flags = UInt32(bigEndian: rest.loadUnaligned(as: UInt32.self))
+        return (queue, Message(bytes: ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: rest[4...])), flags: flags))
     }
 
     /// Drops a queue at once; its messages are purged later, a slice at a time
@@ -447,6 +587,27 @@ final class DiskQueueStore {
         }
     }
 
+    /// The sequences of every queued message equal to `bytes`.
+    private func findMessages(_ bytes: ByteBuffer, in record: QueueRecord, _ transaction: Transaction) throws -> [UInt64] {
+        let digest = bytes.withUnsafeReadableBytes { self.digest.digest($0) }
+        return try StorageKeys.withPair(record.id, digest) { indexKey in
+            try transaction.withCursor(on: self.index) { cursor in
+                var found: [UInt64] = []
+                var candidate = try cursor.seek(toKey: indexKey) { _, value in StorageKeys.integer(value) }
+                while let sequence = candidate {
+                    let equal = try StorageKeys.withPair(record.id, sequence) { messageKey in
+                        try self.messages.withValue(forKey: messageKey, in: transaction) { Self.equal(Self.contents(of: $0), bytes) }
+                    }
+                    if equal == true {
+                        found.append(sequence)
+                    }
+                    candidate = try cursor.nextDuplicate { _, value in StorageKeys.integer(value) }
+                }
+                return found
+            }
+        }
+    }
+
     private func removeFromIndex(_ bytes: ByteBuffer, sequence: UInt64, of record: QueueRecord, _ transaction: Transaction) throws {
         let digest = bytes.withUnsafeReadableBytes { self.digest.digest($0) }
         try StorageKeys.withPair(record.id, digest) { key in
@@ -473,12 +634,5 @@ final class DiskQueueStore {
     /// A stored value without its four bytes of flags.
     private static func contents(of value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: value[4...])
-    }
-
-    /// A name in a buffer of its own, so that the catalog does not pin a client's receive buffer.
-    private static func ownCopy(of name: ByteBuffer) -> ByteBuffer {
-        var copy = ByteBufferAllocator().buffer(capacity: name.readableBytes)
-        copy.writeImmutableBuffer(name)
-        return copy
     }
 }

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 import QueueCore
 
 /// Commands waiting for the database thread. Event loops append; the database thread takes
@@ -6,7 +7,20 @@ import QueueCore
 /// clients.
 final class PendingOperations: @unchecked Sendable {
     struct Operation {
-        var command: QueueCommand
+        /// What to do for `client`.
+        enum Work {
+            case command(QueueCommand)
+            /// The client's connection closed: end its wait, return its reservations.
+            case disconnected
+            /// A message handed to the client never reached it: back to the head of its queue.
+            case putBack(queue: ByteBuffer, message: Message)
+            /// Reservation `id` never reached the client, or its time is up: back to its queue.
+            case returnReservation(queue: ByteBuffer, id: UInt64)
+            /// The client's wait ran out.
+            case waitExpired
+        }
+
+        var work: Work
         var client: any QueueClient
     }
 

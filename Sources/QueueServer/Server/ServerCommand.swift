@@ -69,7 +69,8 @@ public struct ServerCommand<Program: ProgramProfile>: AsyncParsableCommand {
                 configuration: .init(
                     allowsDuplicates: configuration.allowsDuplicates,
                     memoryLimit: configuration.memoryLimit,
-                    maximumQueues: configuration.maximumQueues
+                    maximumQueues: configuration.maximumQueues,
+                    reservationTimeout: configuration.reserveTimeout
                 )
             )
         case .diskQueue:
@@ -86,6 +87,7 @@ public struct ServerCommand<Program: ProgramProfile>: AsyncParsableCommand {
                         durability: durability,
                         allowsDuplicates: configuration.allowsDuplicates,
                         maximumQueues: configuration.maximumQueues,
+                        reservationTimeout: configuration.reserveTimeout,
                         cacheSize: configuration.memoryLimit ?? 256 << 20
                     ),
                     logger: logger
