@@ -70,6 +70,7 @@ public final class DiskQueueProcessor: QueueProcessor {
     private let pending = PendingOperations()
     private let directoryLock: DataDirectoryLock
     private let queues = Atomic<Int>(0)
+    private let waiters = Atomic<Int>(0)
     private let stopped = StopSignal()
 
     /// Opens (creating if needed) the data directory, runs recovery, and starts the database thread.
@@ -108,6 +109,8 @@ public final class DiskQueueProcessor: QueueProcessor {
     }
 
     public var queueCount: Int { self.queues.load(ordering: .relaxed) }
+
+    public var waitingClients: Int { self.waiters.load(ordering: .relaxed) }
 
     public func execute(_ command: QueueCommand, for client: any QueueClient) -> QueueReply? {
         guard self.pending.append(.init(work: .command(command), client: client)) else {
@@ -161,7 +164,10 @@ public final class DiskQueueProcessor: QueueProcessor {
 
     fileprivate var pendingOperations: PendingOperations { self.pending }
     fileprivate var log: Logger { self.logger }
-    fileprivate func publish(queueCount: Int) { self.queues.store(queueCount, ordering: .relaxed) }
+    fileprivate func publish(queueCount: Int, waitingClients: Int) {
+        self.queues.store(queueCount, ordering: .relaxed)
+        self.waiters.store(waitingClients, ordering: .relaxed)
+    }
     fileprivate func finished() {
         self.directoryLock.release()
         self.logger.info("disk queue closed")
@@ -283,7 +289,7 @@ private final class DatabaseThread {
             }
         }
         // Before the replies, so that a client that saw its push counted sees it in INFO too.
-        self.processor.publish(queueCount: self.store?.catalog.count ?? 0)
+        self.processor.publish(queueCount: self.store?.catalog.count ?? 0, waitingClients: self.waiting.waitingClients)
         self.deliver(replies, for: batch)
         self.deliver(handoffs)
         return wrote

@@ -59,6 +59,8 @@ public final class RAMQueueProcessor: QueueProcessor {
 
     public var queueCount: Int { self.existingQueues.load(ordering: .relaxed) }
 
+    public var waitingClients: Int { self.waiting.withLockedValue { $0.count } }
+
     public func execute(_ command: QueueCommand, for client: any QueueClient) -> QueueReply? {
         switch command {
         case .push(let name, let messages, let end, let onlyIfAbsent):
