@@ -113,9 +113,14 @@ def split_array(reply):
     return match.group(1) + match.group(2), sorted(elements)
 
 
+# Before AUTH only a few commands run: HELLO with a bad version answers without changing anything.
+UNAUTHENTICATED_SENTINEL = (resp_command("HELLO", "__sentinel__"), b"-ERR Protocol version is not an integer or out of range\r\n")
+
+
 class Conversation:
-    def __init__(self, port):
+    def __init__(self, port, sentinel=(SENTINEL, SENTINEL_REPLY)):
         self.port = port
+        self.sentinel, self.sentinel_reply = sentinel
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
 
     def close(self):
@@ -130,10 +135,10 @@ class Conversation:
             self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
             return ("closed" if closed else "open", reply)
         data = step if isinstance(step, bytes) else step.data
-        self.sock.sendall(data + SENTINEL)
-        reply = recv_until(self.sock, terminator=SENTINEL_REPLY, timeout=30)
-        assert reply.endswith(SENTINEL_REPLY), f"no sentinel reply after {data[:200]!r}: {reply[-300:]!r}"
-        reply = reply[: -len(SENTINEL_REPLY)]
+        self.sock.sendall(data + self.sentinel)
+        reply = recv_until(self.sock, terminator=self.sentinel_reply, timeout=30)
+        assert reply.endswith(self.sentinel_reply), f"no sentinel reply after {data[:200]!r}: {reply[-300:]!r}"
+        reply = reply[: -len(self.sentinel_reply)]
         if isinstance(step, Unordered):
             return split_array(reply)
         if isinstance(step, IdReply):
@@ -321,6 +326,13 @@ CASES = {
         C("CONFIG", "GET"),
         C("sadd"),
         C("SaDd", "q"),
+        C("FLUSHDB", "a", "b", "c"),
+        C("FLUSHALL", "a", "b"),
+        C("COMMAND", "COUNT", "x"),
+        C("COMMAND", "FOO"),
+        C("CONFIG", "RESETSTAT", "x"),
+        C("CLIENT", "HELP", "x"),
+        C("CONFIG", "HELP", "x"),
     ],
     "unknown-commands": [
         C("NOSUCH"),
@@ -453,6 +465,7 @@ CASES = {
         b"   \r\n",
         b"\r\n\r\nPING\r\n\r\n",
         b"PING\r\nPING\r\nECHO x\r\n",
+        b"ECHO " + b"A" * 60000 + b"\r\n",
     ],
     "empty-multibulk": [
         b"*0\r\n",
@@ -494,6 +507,9 @@ CASES = {
         Close(b"ECHO \"a\"b\r\n"),
         Close(b"ECHO 'a'b\r\n"),
         Close(b"PING\r\nECHO \"x\r\nPING\r\n"),
+        Close(b"A" * 70000),
+        Close(b"*" + b"1" * 70000),
+        Close(b"*1\r\n$" + b"1" * 70000),
         C("SCARD", "q"),
     ],
 }
@@ -566,3 +582,66 @@ def test_a_request_of_more_than_a_million_arguments(server, redis_server):
             sock.sendall(request)
             replies.append(recv_until(sock, terminator=b"\r\n", timeout=120))
     assert replies[0] == replies[1] == b":1100000\r\n"
+
+
+REQUIREPASS_STEPS = [
+    C("PING"),
+    C("SADD", "q", "a"),
+    C("NOSUCH", "x"),
+    C("SADD", "q"),
+    C("CLIENT", "GETNAME"),
+    C("HELLO", "3"),
+    C("HELLO", "2", "AUTH", "default", "wrong"),
+    C("HELLO", "2", "AUTH", "nobody", "s3cret"),
+    C("AUTH", "wrong"),
+    C("AUTH", "nobody", "s3cret"),
+    C("AUTH", "a", "b", "c"),
+    b"PING\r\n",
+    Close(b"*11\r\n"),
+    Close(b"*1\r\n$16385\r\n"),
+    C("ECHO", "x" * 16384),
+    C("AUTH", "s3cret"),
+    C("SADD", "q", "a"),
+    C("AUTH", "wrong"),
+    C("SCARD", "q"),
+    C("AUTH", "default", "s3cret"),
+    C("HELLO", "2", "AUTH", "default", "s3cret"),
+    C("SPOP", "q"),
+]
+
+
+def test_requirepass_replies_match_redis(start_server):
+    ours = start_server(PROGRAM, "--requirepass", "s3cret")
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--requirepass", "s3cret"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_until(lambda: ping_with_password(port), timeout=30), "redis-server did not start"
+        mismatches = []
+        for steps in (REQUIREPASS_STEPS,):
+            mine = Conversation(ours.port, UNAUTHENTICATED_SENTINEL)
+            theirs = Conversation(port, UNAUTHENTICATED_SENTINEL)
+            try:
+                for step in steps:
+                    expected, actual = theirs.step(step), mine.step(step)
+                    if actual != expected:
+                        mismatches.append(f"{describe(step)}\n    redis-server: {expected!r}\n    ours:         {actual!r}")
+            finally:
+                mine.close()
+                theirs.close()
+        assert not mismatches, "replies differ from redis-server 7.0.15:\n" + "\n".join(mismatches)
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def ping_with_password(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return recv_until(sock, terminator=b"\r\n", timeout=1).startswith(b"-NOAUTH")
+    except OSError:
+        return False
