@@ -8,6 +8,7 @@ are generous upper bounds, and memory is read from /proc/<pid>/status.
 import os
 import random
 import re
+import signal
 import socket
 import threading
 import time
@@ -418,3 +419,23 @@ def test_pipelining_without_reading_is_held_back(start_server, program):
     assert server.is_running
     assert ping(server)
     assert fetch(server, b"kept") == b"value"
+
+
+# Shutdown with clients connected
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_shutdown_with_clients_connected(start_server, program, sig):
+    server = start_server(program)
+    store(server, b"kept", b"value")
+    idle = server.connect()
+    partial = server.connect()
+    try:
+        partial.sendall(b"*3\r\n$4\r\nSADD\r\n" if is_resp(program) else b"set half 0 0 10\r\nhal")
+        assert ping(server)
+        assert server.stop(sig, timeout=60) == 0, "".join(server.log)
+        assert expect_closed(idle) == b""
+        assert expect_closed(partial) == b""
+    finally:
+        idle.close()
+        partial.close()

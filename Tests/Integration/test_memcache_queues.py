@@ -12,7 +12,7 @@ from pymemcache.client.base import Client
 from pymemcache.exceptions import MemcacheServerError
 from pymemcache.serde import pickle_serde
 
-from conftest import MEMCACHE_QUEUE_PROGRAMS, recv_until
+from conftest import DISK_PROGRAMS, MEMCACHE_QUEUE_PROGRAMS, recv_until
 
 VERSION_LINE = re.compile(rb"VERSION [^\r\n]+\r\n")
 
@@ -132,7 +132,10 @@ def test_allow_duplicates(start_server, program):
         assert client.set("q", "a") is True
         assert client.set("q", "b") is True
         assert client.set("q", "a") is True
-        assert [client.get("q") for _ in range(5)] == [b"a", b"a", b"b", b"a", None]
+        # add still pushes only what is not queued.
+        assert client.add("q", "b") is False
+        assert client.add("q", "c") is True
+        assert [client.get("q") for _ in range(6)] == [b"a", b"a", b"b", b"a", b"c", None]
     finally:
         client.close()
 
@@ -306,6 +309,25 @@ def test_max_message_size(start_server, program):
         assert with_version(sock, set_command("q", b"c" * 1001, noreply=True)) == b""
         assert exchange(sock, b"get q\r\n", b"END\r\n") == value_block("q", b"a" * 1000) + b"END\r\n"
         assert exchange(sock, b"get q\r\n", b"END\r\n") == b"END\r\n"
+
+
+@pytest.mark.parametrize("ram_program", [p for p in MEMCACHE_QUEUE_PROGRAMS if p not in DISK_PROGRAMS])
+def test_memory_limit(start_server, ram_program):
+    server = start_server(ram_program, "--memory-limit", "1mb")
+    chunk = b"m" * 10_000
+    with server.connect() as sock:
+        stored = 0
+        for i in range(200):  # 2 MB offered to a 1 MB bound
+            reply = exchange(sock, set_command("q", b"%04d" % i + chunk), b"\r\n")
+            if reply != b"STORED\r\n":
+                assert reply == b"SERVER_ERROR out of memory storing object\r\n"
+                break
+            stored += 1
+        assert 0 < stored < 200
+        # What was stored is intact, in order; popping makes room again.
+        for i in range(stored):
+            assert exchange(sock, b"get q\r\n", b"END\r\n") == value_block("q", b"%04d" % i + chunk) + b"END\r\n"
+        assert exchange(sock, set_command("q", b"again"), b"\r\n") == b"STORED\r\n"
 
 
 # Commands a queue does not support, and the rest of the protocol
