@@ -5,7 +5,7 @@ The differential test sends the same bytes to both servers, one step at a time, 
 replies byte for byte. Only CAS unique values (numbered in order of first appearance, so equal and
 different values stay equal and different) and the `VERSION` line are normalised. Left out on
 purpose, as the project documents them as deliberate differences (MemcacheText's
-MemcachedDifferenceTests): keys with control characters, lines over 2048 bytes, meta commands, a
+MemcachedDifferenceTests): keys with a NUL, lines over 2048 bytes, meta commands, a
 value of exactly 1 MiB, a get with a bad key sharing a read with earlier commands, and `stats`.
 """
 
@@ -112,6 +112,8 @@ STEPS = [
     b"set a 5 0 3 noreply\r\nabc\r\nget a\r\n",
     b"set e 0 0 0\r\n\r\nget e\r\n",
     b"set crlf 0 0 4\r\n\r\n\r\n\r\nget crlf\r\n",
+    # Control characters in keys, as memcaslap sends them: a cache takes them as memcached does.
+    b"set \x10\x11\x1fk\x7f 3 0 2\r\nok\r\nget \x10\x11\x1fk\x7f\r\n",
     b"set n1 0 0 2\nxy\r\nget n1\n",
     b"set f 4294967295 0 1\r\nx\r\nget f\r\n",
     b"set f 4294967296 0 1\r\nx\r\nget f\r\n",
