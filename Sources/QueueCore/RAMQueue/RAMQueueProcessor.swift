@@ -33,9 +33,9 @@ public final class RAMQueueProcessor: QueueProcessor {
         }
     }
 
-    /// What one message is charged against the memory limit beyond its bytes: its slot, its share
-    /// of the index and its allocation headers.
-    static let chargePerMessage = 40
+    /// What one message is charged against the memory limit beyond its bytes: its 24-byte slot,
+    /// its share of the index and its allocation headers.
+    static let chargePerMessage = 48
 
     public let configuration: Configuration
     private let shards: [NIOLockedValueBox<[ByteBuffer: RAMQueue]>]
