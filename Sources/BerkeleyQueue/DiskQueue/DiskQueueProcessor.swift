@@ -10,10 +10,10 @@ import Synchronization
 ///
 /// One dedicated thread owns the environment and every transaction (DESIGN.md rule 6): Berkeley
 /// DB never runs on an event loop. Connections hand it commands through ``PendingOperations``;
-/// each time round it takes everything pending, runs it in as few transactions as possible,
-/// commits them without syncing, flushes the log once for all of them (`--fsync always`), and only
-/// then releases the replies, grouped into one task per event loop. Every command is answered
-/// later, in the order it was given.
+/// each time round it takes everything pending and runs it in as few transactions as possible.
+/// With `--fsync always` a ``LogFlusher`` then syncs the log once for everything committed since
+/// its last sync, while this thread goes on, and only then releases the replies, grouped into one
+/// task per event loop. Every command is answered later, in the order it was given.
 ///
 /// Blocked clients and reservations live in a ``WaitingRoom`` on the same thread. A push serves
 /// the waiters of its queue inside its own transaction, so their messages are as durable as any
@@ -199,19 +199,26 @@ private final class DatabaseThread {
     var waiting = WaitingRoom()
     var handoffs: [Handoff] = []
     var reopenFailures = 0
+    /// Syncs the log and releases replies after it (`--fsync always` only).
+    let flusher: LogFlusher?
+    /// Counts the environments opened: the flusher fails what an environment whose log could not
+    /// be synced committed.
+    var epoch = 0
 
     init(processor: DiskQueueProcessor, store: DiskQueueStore) {
         self.processor = processor
         self.configuration = processor.configuration
         self.logger = processor.log
         self.store = store
+        self.flusher = processor.configuration.durability == .always ? LogFlusher(directory: processor.configuration.directory) : nil
     }
 
-    private var commitDurability: CommitDurability {
-        self.configuration.durability == .always ? .noSync : .writeNoSync
-    }
+    /// Every commit hands its log to the operating system at once, so a killed process loses
+    /// nothing committed; syncing is the flusher's business (or once a second, or the OS's).
+    private var commitDurability: CommitDurability { .writeNoSync }
 
     func run() {
+        self.flusher?.start()
         var drained: [Operation] = []
         var lastFlush = DispatchTime.now()
         var lastCheckpoint = DispatchTime.now()
@@ -222,6 +229,10 @@ private final class DatabaseThread {
                 waitingAtMost: min(wait, DiskQueueProcessor.idleWait),
                 reusing: &drained
             )
+            if let flusher = self.flusher, flusher.hasFailed(epoch: self.epoch), let failed = self.store {
+                self.logger.error("disk queue: the log could not be synced; reopening the environment")
+                self.store = self.reopen(after: failed)
+            }
             if self.store == nil {
                 self.store = self.reopen()
             }
@@ -253,7 +264,9 @@ private final class DatabaseThread {
                 break
             }
         }
-        // Whatever cannot be flushed now was never acknowledged; recovery at the next start sorts it.
+        // The last replies go out after their sync; whatever cannot be flushed now was never
+        // acknowledged, and recovery at the next start sorts it.
+        self.flusher?.stop()
         _ = self.attempt("closing") { store in
             try store.environment.flushLog()
             try store.environment.checkpoint(force: true)
@@ -289,21 +302,30 @@ private final class DatabaseThread {
             wrote = self.runTransaction(batch[start..<end], replies: &replies) || wrote
             start = end
         }
-        var handoffs = self.handoffs
+        let handoffs = self.handoffs
         self.handoffs = []
-        if wrote && self.configuration.durability == .always {
-            if let error = self.attempt("flushing the log", { try $0.environment.flushLog() }) {
-                // Nothing of this batch is known to be on disk: none of it is acknowledged (and
-                // reopening the environment has discarded it).
-                let failure = QueueReply.failure(.storageFailure(Self.describe(error)))
-                replies = replies.map { $0 == nil ? nil : failure }
-                handoffs = handoffs.map { Handoff(client: $0.client, reply: failure, ifUndelivered: nil) }
-            }
-        }
         // Before the replies, so that a client that saw its push counted sees it in INFO too.
         self.processor.publish(queueCount: self.store?.catalog.count ?? 0, waitingClients: self.waiting.waitingClients)
-        self.deliver(replies, for: batch)
-        self.deliver(handoffs)
+        let pending = self.processor.pendingOperations
+        guard let flusher = self.flusher else {
+            Self.deliver(replies, for: batch)
+            Self.deliver(handoffs, undelivered: pending)
+            return wrote
+        }
+        flusher.submit(
+            LogFlusher.Batch(wrote: wrote, epoch: self.epoch) { durable in
+                guard durable else {
+                    // Nothing of this batch is known to be on disk: none of it is acknowledged
+                    // (and reopening the environment discards it).
+                    let failure = QueueReply.failure(.storageFailure("the log could not be written to the disk"))
+                    Self.deliver(replies.map { $0 == nil ? nil : failure }, for: batch)
+                    Self.deliver(handoffs.map { Handoff(client: $0.client, reply: failure, ifUndelivered: nil) }, undelivered: pending)
+                    return
+                }
+                Self.deliver(replies, for: batch)
+                Self.deliver(handoffs, undelivered: pending)
+            }
+        )
         return wrote
     }
 
@@ -476,7 +498,7 @@ private final class DatabaseThread {
     // MARK: Deliveries
 
     /// Hands the replies to their clients: one task per event loop, one delivery per client.
-    private func deliver(_ replies: [QueueReply?], for batch: [Operation]) {
+    private static func deliver(_ replies: [QueueReply?], for batch: [Operation]) {
         var loops: [ObjectIdentifier: (loop: any EventLoop, deliveries: [(client: any QueueClient, replies: [QueueReply])])] = [:]
         var clientSlots: [ObjectIdentifier: (loop: ObjectIdentifier, index: Int)] = [:]
         for (operation, reply) in zip(batch, replies) {
@@ -503,8 +525,7 @@ private final class DatabaseThread {
     }
 
     /// Delivers replies to waiting clients; what a vanished client never got comes back as work.
-    private func deliver(_ handoffs: [Handoff]) {
-        let pending = self.processor.pendingOperations
+    private static func deliver(_ handoffs: [Handoff], undelivered pending: PendingOperations) {
         for handoff in handoffs {
             let client = handoff.client
             let reply = handoff.reply
@@ -562,6 +583,7 @@ private final class DatabaseThread {
         }
         do {
             let store = try self.processor.openStore()
+            self.epoch += 1
             self.logger.notice("disk queue reopened after recovery")
             self.reopenFailures = 0
             // Reservations went back to their queues on reopening; nobody holds them any more.
