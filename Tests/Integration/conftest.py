@@ -28,10 +28,11 @@ DISK_PROGRAMS = {"redis-diskqueue-server", "mc-diskqueue-server"}
 class Server:
     """One running program. Its stderr is drained on a thread so it never blocks on a full pipe."""
 
-    def __init__(self, program, args=(), data_dir=None):
+    def __init__(self, program, args=(), data_dir=None, cwd=None):
         self.program = program
         self.args = list(args)
         self.data_dir = data_dir
+        self.cwd = cwd
         self.process = None
         self.port = None
         self.log = []
@@ -45,7 +46,9 @@ class Server:
         if self.program in DISK_PROGRAMS and not any(a.startswith("--data-dir") for a in self.args):
             args += ["--data-dir", self.data_dir]
         self.log = []
-        self.process = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        self.process = subprocess.Popen(
+            args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=self.cwd
+        )
         ready = threading.Event()
 
         def drain(stream, log):

@@ -9,8 +9,9 @@ final class TestClient: QueueClient, @unchecked Sendable {
 
     var eventLoop: any EventLoop { self.embeddedLoop }
 
-    func deliver(_ replies: [QueueReply]) {
+    func deliver(_ replies: [QueueReply]) -> Bool {
         self.delivered += replies
+        return true
     }
 }
 

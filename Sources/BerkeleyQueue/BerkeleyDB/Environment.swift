@@ -428,7 +428,7 @@ public final class Environment {
     }
 
     /// `mkdir -p`: creates `path` and its missing parents, mode 0700.
-    private static func createDirectory(_ path: String) throws {
+    static func createDirectory(_ path: String) throws {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/", omittingEmptySubsequences: true) {
             prefix += component

@@ -32,4 +32,40 @@ public enum QueueCommand: Sendable {
     case scan(cursor: UInt64, matching: ByteBuffer?, count: Int)
     /// Per-queue counters (``QueueReply/statistics(_:)``).
     case statistics
+
+    // MARK: Lists (LRANGE, LINDEX, LREM, LMOVE)
+
+    /// Messages from position `start` to `stop`, both included; negative positions count from
+    /// the tail (-1 is the last), as Redis's LRANGE (``QueueReply/messages(_:)``).
+    case range(queue: ByteBuffer, start: Int, stop: Int)
+    /// The message at `index`, negative from the tail (``QueueReply/message(_:)``).
+    case element(queue: ByteBuffer, index: Int)
+    /// Removes up to `count` copies of `member`, from the head when positive, from the tail when
+    /// negative, all when 0 (LREM); replies how many went.
+    case removeOccurrences(queue: ByteBuffer, member: ByteBuffer, count: Int)
+    /// Takes a message from one end of `source` and pushes it at one end of `destination`, as one
+    /// step (LMOVE); replies the message moved (``QueueReply/message(_:)``).
+    case move(source: ByteBuffer, destination: ByteBuffer, from: QueueEnd, to: QueueEnd)
+
+    // MARK: Blocking
+
+    /// Pops from the first non-empty queue, waiting up to `timeout` (nil: forever) for a push.
+    /// Replies ``QueueReply/popped(queue:message:)``, or ``QueueReply/message(_:)`` with nil when
+    /// the time is up. Waiting clients are served in the order they started waiting.
+    case blockingPop(queues: [ByteBuffer], end: QueueEnd, timeout: TimeAmount?)
+    /// ``move(source:destination:from:to:)``, waiting up to `timeout` for `source` to have a message.
+    case blockingMove(source: ByteBuffer, destination: ByteBuffer, from: QueueEnd, to: QueueEnd, timeout: TimeAmount?)
+
+    // MARK: Reservations (reliable consumption)
+
+    /// Takes the head message aside for this client until it acknowledges or aborts it, waiting up
+    /// to `waitingAtMost` (nil: not at all) for one. One reservation per queue per client; a client
+    /// that disconnects aborts its reservations.
+    case reserve(queue: ByteBuffer, waitingAtMost: TimeAmount?)
+    /// Removes the client's reservation on `queue` for good; replies 1, or 0 when none was open.
+    case acknowledge(queue: ByteBuffer)
+    /// Puts the client's reservation back at the head of `queue`; replies 1, or 0 when none was open.
+    case abort(queue: ByteBuffer)
+    /// The head message, left in place, waiting up to `waitingAtMost` (nil: not at all) for one.
+    case peek(queue: ByteBuffer, waitingAtMost: TimeAmount?)
 }

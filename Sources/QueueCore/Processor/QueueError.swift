@@ -8,4 +8,6 @@ public enum QueueError: Error, Sendable, Hashable {
     case storageFailure(String)
     /// The server is shutting down and takes no new work.
     case shuttingDown
+    /// The client already holds a reservation on this queue (one per queue per client).
+    case reservationAlreadyOpen
 }

@@ -14,7 +14,8 @@ public protocol QueueProcessor: AnyObject, Sendable {
     /// How many queues exist, read without waiting for commands in flight (for INFO).
     var queueCount: Int { get }
 
-    /// Forgets `client` (its connection closed).
+    /// Forgets `client` (its connection closed): its waits end and its reservations go back to
+    /// their queues.
     func clientDisconnected(_ client: any QueueClient)
 
     /// Finishes the work in flight and makes the state durable; the processor takes no more commands.
@@ -27,5 +28,9 @@ public protocol QueueClient: AnyObject, Sendable {
     var eventLoop: any EventLoop { get }
 
     /// Replies to the client's earliest unanswered commands, in order. Called on ``eventLoop``.
-    func deliver(_ replies: [QueueReply])
+    ///
+    /// - Returns: False when the client has gone: a message handed over in these replies (to a
+    ///   blocking pop, say) never reached it and goes back to its queue.
+    @discardableResult
+    func deliver(_ replies: [QueueReply]) -> Bool
 }

@@ -6,6 +6,8 @@ public enum QueueReply: Sendable {
     /// How many messages a push enqueued, and the queue's length afterwards.
     case pushed(added: Int, length: Int)
     case message(Message?)
+    /// A blocking pop's message and the queue it came from.
+    case popped(queue: ByteBuffer, message: Message)
     case messages([Message])
     case memberships([Bool])
     case names([ByteBuffer])

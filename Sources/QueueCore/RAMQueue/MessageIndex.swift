@@ -63,6 +63,18 @@ struct MessageIndex: ~Copyable {
         }
     }
 
+    /// Calls `body` with the sequence of every entry whose tag matches `hash`.
+    func forEach(hash: UInt32, _ body: (UInt32) -> Void) {
+        let tag = Self.tag(hash)
+        var position = Int(hash) & self.mask
+        while self.tags[position] != 0 {
+            if self.tags[position] == tag {
+                body(self.sequences[position])
+            }
+            position = (position + 1) & self.mask
+        }
+    }
+
     func sequence(at position: Int) -> UInt32 {
         self.sequences[position]
     }

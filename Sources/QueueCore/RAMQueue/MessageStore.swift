@@ -116,6 +116,59 @@ struct MessageStore: ~Copyable {
         return removed
     }
 
+    /// The message at `end`, left in place.
+    func peek(at end: QueueEnd) -> Message? {
+        guard let slot = end == .head ? self.slots.first : self.slots.last else { return nil }
+        return Message(bytes: Self.load(slot.storage!), flags: slot.flags)
+    }
+
+    /// The messages from position `start` through `stop` (both from 0 at the head), holes skipped.
+    func messages(from start: Int, through stop: Int) -> [Message] {
+        guard start <= stop, start < self.count else { return [] }
+        var found: [Message] = []
+        found.reserveCapacity(min(stop, self.count - 1) - start + 1)
+        var position = 0
+        for slot in self.slots {
+            guard let storage = slot.storage else { continue }
+            if position >= start {
+                found.append(Message(bytes: Self.load(storage), flags: slot.flags))
+            }
+            position += 1
+            if position > stop {
+                break
+            }
+        }
+        return found
+    }
+
+    /// Removes up to `limit` messages equal to `bytes`: the oldest first when `fromHead`, else the
+    /// newest first.
+    ///
+    /// - Returns: How many were removed.
+    mutating func remove(equalTo bytes: ByteBuffer, limit: Int, fromHead: Bool) -> Int {
+        let hash = Self.hash(bytes)
+        var removed = 0
+        // One at a time: a removal may compact the ring, which renumbers every sequence.
+        while removed < limit {
+            var chosen: Int?
+            bytes.withUnsafeReadableBytes { wanted in
+                self.index.forEach(hash: hash) { sequence in
+                    let offset = Int(sequence &- self.headSequence)
+                    guard Self.equals(self.slots[offset].storage!, wanted) else { return }
+                    if let best = chosen, fromHead ? best <= offset : best >= offset { return }
+                    chosen = offset
+                }
+            }
+            guard let offset = chosen else { break }
+            let sequence = self.headSequence &+ UInt32(truncatingIfNeeded: offset)
+            let position = self.index.find(hash: self.slots[offset].hash) { $0 == sequence }!
+            Self.indexRemove(&self.index, at: position, slots: self.slots, head: self.headSequence)
+            self.removeSlot(at: offset)
+            removed += 1
+        }
+        return removed
+    }
+
     // MARK: Slots
 
     // The index asks for the hash of entries it moves; it finds them in the slots. Both helpers

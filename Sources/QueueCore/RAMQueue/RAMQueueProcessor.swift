@@ -5,9 +5,9 @@ import Synchronization
 /// Queues held in RAM: FIFO, unique by default, bounded by `--memory-limit`.
 ///
 /// Queues are found through a registry sharded by name; each queue has its own lock, taken after
-/// its shard's lock when both are needed. A queue leaves the registry as soon as it is empty, so
-/// it "disappears when empty" as SPEC §2 says and an abandoned name costs nothing. Every command
-/// is answered at once.
+/// its shard's lock when both are needed. A queue exists while it holds messages (SPEC §2); its
+/// object leaves the registry once it holds none and nobody waits on it, so an abandoned name
+/// costs nothing. Commands are answered at once, except blocking ones that must wait for a push.
 public final class RAMQueueProcessor: QueueProcessor {
     public struct Configuration: Sendable {
         /// Let a queue hold equal messages (`--allow-duplicates`).
@@ -16,11 +16,20 @@ public final class RAMQueueProcessor: QueueProcessor {
         public var memoryLimit: Int?
         /// How many queues may exist at once (`--max-queues`).
         public var maximumQueues: Int?
+        /// How long a reservation may stay unacknowledged (`--reserve-timeout`); nil: until its
+        /// client disconnects.
+        public var reservationTimeout: TimeAmount?
 
-        public init(allowsDuplicates: Bool = false, memoryLimit: Int? = nil, maximumQueues: Int? = nil) {
+        public init(
+            allowsDuplicates: Bool = false,
+            memoryLimit: Int? = nil,
+            maximumQueues: Int? = nil,
+            reservationTimeout: TimeAmount? = nil
+        ) {
             self.allowsDuplicates = allowsDuplicates
             self.memoryLimit = memoryLimit
             self.maximumQueues = maximumQueues
+            self.reservationTimeout = reservationTimeout
         }
     }
 
@@ -31,7 +40,13 @@ public final class RAMQueueProcessor: QueueProcessor {
     public let configuration: Configuration
     private let shards: [NIOLockedValueBox<[ByteBuffer: RAMQueue]>]
     private let chargedBytes = Atomic<Int>(0)
-    private let registeredQueues = Atomic<Int>(0)
+    /// Queues holding at least one message: what DBSIZE counts.
+    private let existingQueues = Atomic<Int>(0)
+    /// The waiter of each client blocked right now (a client blocks on one command at a time).
+    let waiting = NIOLockedValueBox<[ObjectIdentifier: Waiter]>([:])
+    /// Each client's reservations, by queue name.
+    let reservations = NIOLockedValueBox<[ObjectIdentifier: [ByteBuffer: Reservation]]>([:])
+    let nextReservationID = Atomic<Int>(1)
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -42,7 +57,7 @@ public final class RAMQueueProcessor: QueueProcessor {
     /// otherwise every push and pop would update one contended atomic for nothing).
     public var memoryInUse: Int { self.chargedBytes.load(ordering: .relaxed) }
 
-    public var queueCount: Int { self.registeredQueues.load(ordering: .relaxed) }
+    public var queueCount: Int { self.existingQueues.load(ordering: .relaxed) }
 
     public func execute(_ command: QueueCommand, for client: any QueueClient) -> QueueReply? {
         switch command {
@@ -60,22 +75,30 @@ public final class RAMQueueProcessor: QueueProcessor {
                     ?? Array(repeating: false, count: members.count)
             )
         case .remove(let name, let members):
-            return .integer(self.remove(members, from: name))
+            return .integer(self.remove(from: name) { store in members.reduce(0) { $0 + store.removeAll(equalTo: $1) } })
+        case .removeOccurrences(let name, let member, let count):
+            return .integer(
+                self.remove(from: name) { store in
+                    store.remove(equalTo: member, limit: count == 0 ? .max : abs(count), fromHead: count >= 0)
+                }
+            )
         case .delete(let names):
             return .integer(names.reduce(0) { $0 + (self.delete(queueNamed: $1) ? 1 : 0) })
         case .exists(let names):
-            return .integer(names.reduce(0) { $0 + (self.queue(named: $1) == nil ? 0 : 1) })
+            return .integer(names.reduce(0) { $0 + ((self.queue(named: $1)?.withLock { $0.messages.count } ?? 0) > 0 ? 1 : 0) })
         case .queueCount:
-            return .integer(self.registeredQueues.load(ordering: .relaxed))
+            return .integer(self.queueCount)
         case .deleteAll:
-            self.deleteAll()
+            for queue in self.allQueues() {
+                _ = self.delete(queueNamed: queue.name)
+            }
             return .done
         case .names(let pattern):
             let glob = pattern.map(GlobPattern.init)
-            return .names(self.allQueues().map(\.name).filter { glob?.matches($0) ?? true })
+            return .names(self.existingNames().filter { glob?.matches($0) ?? true })
         case .scan(let cursor, let pattern, let count):
             let page = QueueNameScan.page(
-                of: self.allQueues().lazy.map(\.name),
+                of: self.existingNames(),
                 after: cursor,
                 matching: pattern.map(GlobPattern.init),
                 count: count
@@ -85,25 +108,89 @@ public final class RAMQueueProcessor: QueueProcessor {
             return .statistics(
                 self.allQueues().compactMap { queue in
                     queue.withLock { state in
-                        state.isRetired ? nil : QueueStatistics(name: queue.name, added: state.added, removed: state.removed)
+                        state.messages.count == 0 ? nil : QueueStatistics(name: queue.name, added: state.added, removed: state.removed)
                     }
                 }
             )
+        case .range(let name, let start, let stop):
+            return .messages(
+                self.queue(named: name)?.withLock { state in
+                    ListPositions.range(start: start, stop: stop, count: state.messages.count).map {
+                        state.messages.messages(from: $0.lowerBound, through: $0.upperBound)
+                    } ?? []
+                } ?? []
+            )
+        case .element(let name, let index):
+            return .message(
+                self.queue(named: name)?.withLock { state in
+                    ListPositions.element(index, count: state.messages.count).flatMap {
+                        state.messages.messages(from: $0, through: $0).first
+                    }
+                } ?? nil
+            )
+        case .move(let source, let destination, let from, let to):
+            return .message(self.move(from: source, at: from, to: destination, at: to))
+        case .blockingPop(let names, let end, let timeout):
+            for name in names {
+                if let message = self.pop(from: name, at: end, count: 1).first {
+                    return .popped(queue: name, message: message)
+                }
+            }
+            return self.wait(Waiter(client: client, purpose: .pop, end: end, queues: names), timeout: timeout)
+        case .blockingMove(let source, let destination, let from, let to, let timeout):
+            if let message = self.move(from: source, at: from, to: destination, at: to) {
+                return .message(message)
+            }
+            let waiter = Waiter(client: client, purpose: .move(destination: destination, to: to), end: from, queues: [source])
+            return self.wait(waiter, timeout: timeout)
+        case .reserve(let name, let wait):
+            return self.reserve(name, for: client, waitingAtMost: wait)
+        case .acknowledge(let name):
+            return .integer(self.closeReservation(on: name, for: client, returningMessage: false) ? 1 : 0)
+        case .abort(let name):
+            return .integer(self.closeReservation(on: name, for: client, returningMessage: true) ? 1 : 0)
+        case .peek(let name, let wait):
+            if let message = self.queue(named: name)?.withLock({ $0.messages.peek(at: .head) }) {
+                return .message(message)
+            }
+            guard let wait else { return .message(nil) }
+            return self.wait(Waiter(client: client, purpose: .peek, end: .head, queues: [name]), timeout: wait)
         }
     }
 
-    public func clientDisconnected(_ client: any QueueClient) {}
+    public func clientDisconnected(_ client: any QueueClient) {
+        let id = ObjectIdentifier(client)
+        if let waiter = self.waiting.withLockedValue({ $0.removeValue(forKey: id) }), waiter.claim() {
+            waiter.cancelTimer()
+            self.forget(waiter)
+        }
+        let held = self.reservations.withLockedValue { $0.removeValue(forKey: id) } ?? [:]
+        for (name, reservation) in held {
+            reservation.expiry?.cancel()
+            self.putBack(reservation.message, on: name)
+        }
+    }
 
     public func shutdown() async throws {}
 
     // MARK: Commands
 
-    private func push(_ messages: [Message], to name: ByteBuffer, at end: QueueEnd, onlyIfAbsent: Bool) -> QueueReply {
-        var charge = 0
-        if let limit = self.configuration.memoryLimit {
-            charge = messages.reduce(0) { $0 + $1.bytes.readableBytes + Self.chargePerMessage }
-            if self.chargedBytes.add(charge, ordering: .relaxed).newValue > limit {
-                self.chargedBytes.subtract(charge, ordering: .relaxed)
+    /// Pushes `messages` and hands them to waiting clients first in line.
+    ///
+    /// - Parameter overLimit: Whether the memory limit may be exceeded: a message that only comes
+    ///   back (an aborted reservation) must never be refused.
+    func push(
+        _ messages: [Message],
+        to name: ByteBuffer,
+        at end: QueueEnd,
+        onlyIfAbsent: Bool,
+        overLimit: Bool = false
+    ) -> QueueReply {
+        let charge = messages.reduce(0) { $0 + self.charge(for: $1) }
+        if charge > 0 {
+            let charged = self.chargedBytes.add(charge, ordering: .relaxed).newValue
+            if !overLimit, let limit = self.configuration.memoryLimit, charged > limit {
+                self.release(charge)
                 return .failure(.outOfMemory)
             }
         }
@@ -113,103 +200,117 @@ public final class RAMQueueProcessor: QueueProcessor {
                 self.release(charge)
                 return .failure(.tooManyQueues)
             }
-            let outcome = queue.withLock { state -> (added: Int, length: Int, kept: Int)? in
+            let outcome = queue.withLock { state -> (added: Int, length: Int, kept: Int, handoffs: [Handoff])? in
                 guard !state.isRetired else { return nil }
+                let before = state.messages.count
                 var added = 0
                 var kept = 0
                 for message in messages where state.messages.push(message, at: end, unique: unique) {
                     added += 1
-                    kept += charge == 0 ? 0 : message.bytes.readableBytes + Self.chargePerMessage
+                    kept += self.charge(for: message)
                 }
                 state.added += added
                 state.chargedBytes += kept
-                return (added, state.messages.count, kept)
+                let length = state.messages.count
+                let handoffs = self.serveWaiters(&state)
+                self.noteTransition(from: before, to: state.messages.count)
+                return (added, length, kept, handoffs)
             }
-            guard let outcome else { continue }  // emptied and retired meanwhile: look again
+            guard let outcome else { continue }  // left the registry meanwhile: look again
             self.release(charge - outcome.kept)
-            if outcome.length == 0 {
-                self.retireIfEmpty(queue)
+            self.retireIfIdle(queue)
+            for handoff in outcome.handoffs {
+                self.complete(handoff, from: queue.name)
             }
             return .pushed(added: outcome.added, length: outcome.length)
         }
     }
 
-    private func pop(from name: ByteBuffer, at end: QueueEnd, count: Int) -> [Message] {
+    func pop(from name: ByteBuffer, at end: QueueEnd, count: Int) -> [Message] {
         while true {
             guard count > 0, let queue = self.queue(named: name) else { return [] }
-            let outcome = queue.withLock { state -> (messages: [Message], freed: Int, isEmpty: Bool)? in
+            let outcome = queue.withLock { state -> [Message]? in
                 guard !state.isRetired else { return nil }
+                let before = state.messages.count
                 var messages: [Message] = []
-                var freed = 0
                 while messages.count < count, let message = state.messages.pop(from: end) {
                     messages.append(message)
                 }
-                if state.chargedBytes > 0 {
-                    freed = messages.reduce(0) { $0 + $1.bytes.readableBytes + Self.chargePerMessage }
-                }
-                state.removed += messages.count
-                state.chargedBytes -= freed
-                return (messages, freed, state.messages.count == 0)
+                self.taken(messages, from: &state, before: before)
+                return messages
             }
             guard let outcome else { continue }
-            self.release(outcome.freed)
-            if outcome.isEmpty {
-                self.retireIfEmpty(queue)
-            }
-            return outcome.messages
+            self.retireIfIdle(queue)
+            return outcome
         }
     }
 
-    private func remove(_ members: [ByteBuffer], from name: ByteBuffer) -> Int {
+    /// Takes a message from one end of `source` and pushes it onto `destination`.
+    private func move(from source: ByteBuffer, at from: QueueEnd, to destination: ByteBuffer, at to: QueueEnd) -> Message? {
+        guard let message = self.pop(from: source, at: from, count: 1).first else { return nil }
+        _ = self.push([message], to: destination, at: to, onlyIfAbsent: false, overLimit: true)
+        return message
+    }
+
+    /// Runs `removal` on a queue's messages; replies how many it removed.
+    private func remove(from name: ByteBuffer, _ removal: (inout MessageStore) -> Int) -> Int {
         guard let queue = self.queue(named: name) else { return 0 }
-        let outcome = queue.withLock { state -> (removed: Int, freed: Int, isEmpty: Bool) in
-            guard !state.isRetired else { return (0, 0, false) }
-            var removed = 0
-            var freed = 0
-            for member in members {
-                let copies = state.messages.removeAll(equalTo: member)
-                removed += copies
-                if state.chargedBytes > 0 {
-                    freed += copies * (member.readableBytes + Self.chargePerMessage)
-                }
-            }
+        let removed = queue.withLock { state -> Int in
+            guard !state.isRetired else { return 0 }
+            let before = state.messages.count
+            let contentBefore = state.messages.contentBytes
+            let removed = removal(&state.messages)
             state.removed += removed
-            state.chargedBytes -= freed
-            return (removed, freed, state.messages.count == 0)
+            if state.chargedBytes > 0 {
+                let freed = contentBefore - state.messages.contentBytes + removed * Self.chargePerMessage
+                state.chargedBytes -= freed
+                self.release(freed)
+            }
+            self.noteTransition(from: before, to: state.messages.count)
+            return removed
         }
-        self.release(outcome.freed)
-        if outcome.isEmpty {
-            self.retireIfEmpty(queue)
-        }
-        return outcome.removed
+        self.retireIfIdle(queue)
+        return removed
     }
 
     private func delete(queueNamed name: ByteBuffer) -> Bool {
-        let removed = self.shard(for: name).withLockedValue { $0.removeValue(forKey: name) }
-        guard let removed else { return false }
-        self.registeredQueues.subtract(1, ordering: .relaxed)
-        let state = removed.retire()
-        self.release(state.chargedBytes)
-        return true  // `state` and its messages are freed here, outside every lock
+        guard let queue = self.queue(named: name) else { return false }
+        let emptied = queue.takeMessages()
+        self.release(emptied.chargedBytes)
+        self.noteTransition(from: emptied.messages.count, to: 0)
+        self.retireIfIdle(queue)
+        return emptied.messages.count > 0  // the messages are freed here, outside every lock
     }
 
-    private func deleteAll() {
-        for shard in self.shards {
-            let queues = shard.withLockedValue { queues in
-                defer { queues = [:] }
-                return queues
-            }
-            for queue in queues.values {
-                self.registeredQueues.subtract(1, ordering: .relaxed)
-                let state = queue.retire()
-                self.release(state.chargedBytes)
-            }
-        }
+    // MARK: Accounting
+
+    func charge(for message: Message) -> Int {
+        self.configuration.memoryLimit == nil ? 0 : message.bytes.readableBytes + Self.chargePerMessage
     }
 
     private func release(_ bytes: Int) {
         if bytes != 0 {
             self.chargedBytes.subtract(bytes, ordering: .relaxed)
+        }
+    }
+
+    /// Books messages taken out of a queue (under its lock).
+    func taken(_ messages: [Message], from state: inout RAMQueue.State, before: Int) {
+        state.removed += messages.count
+        if state.chargedBytes > 0 {
+            let freed = messages.reduce(0) { $0 + self.charge(for: $1) }
+            state.chargedBytes -= freed
+            self.release(freed)
+        }
+        self.noteTransition(from: before, to: state.messages.count)
+    }
+
+    /// Keeps DBSIZE's count as a queue fills from empty or empties (under the queue's lock).
+    private func noteTransition(from before: Int, to after: Int) {
+        if before == 0 && after > 0 {
+            self.existingQueues.add(1, ordering: .relaxed)
+        } else if before > 0 && after == 0 {
+            self.existingQueues.subtract(1, ordering: .relaxed)
         }
     }
 
@@ -226,17 +327,15 @@ public final class RAMQueueProcessor: QueueProcessor {
         return self.shards[Int(mix & UInt(self.shards.count - 1))]
     }
 
-    /// The live queue called `name`; with `creating`, a new empty one if there is none and the
+    /// The queue object called `name`; with `creating`, a new empty one if there is none and the
     /// queue limit allows it.
-    private func queue(named name: ByteBuffer, creating: Bool = false) -> RAMQueue? {
+    func queue(named name: ByteBuffer, creating: Bool = false) -> RAMQueue? {
         self.shard(for: name).withLockedValue { queues in
             if let queue = queues[name] {
                 return queue
             }
             guard creating else { return nil }
-            let count = self.registeredQueues.add(1, ordering: .relaxed).newValue
-            if let maximum = self.configuration.maximumQueues, count > maximum {
-                self.registeredQueues.subtract(1, ordering: .relaxed)
+            if let maximum = self.configuration.maximumQueues, self.existingQueues.load(ordering: .relaxed) >= maximum {
                 return nil
             }
             let queue = RAMQueue(name: name)
@@ -245,23 +344,27 @@ public final class RAMQueueProcessor: QueueProcessor {
         }
     }
 
-    /// Takes an emptied queue out of the registry, unless it filled up again meanwhile.
-    private func retireIfEmpty(_ queue: RAMQueue) {
+    /// Takes a queue with no message and nobody waiting out of the registry, unless that changed.
+    func retireIfIdle(_ queue: RAMQueue) {
+        guard queue.withLock({ $0.isIdle }) else { return }
         self.shard(for: queue.name).withLockedValue { queues in
             guard queues[queue.name] === queue else { return }
             let retired = queue.withLock { state in
-                guard state.messages.count == 0 else { return false }
+                guard state.isIdle else { return false }
                 state.isRetired = true
                 return true
             }
             if retired {
                 queues.removeValue(forKey: queue.name)
-                self.registeredQueues.subtract(1, ordering: .relaxed)
             }
         }
     }
 
     private func allQueues() -> [RAMQueue] {
         self.shards.flatMap { shard in shard.withLockedValue { Array($0.values) } }
+    }
+
+    private func existingNames() -> [ByteBuffer] {
+        self.allQueues().filter { queue in queue.withLock { $0.messages.count > 0 } }.map(\.name)
     }
 }

@@ -109,9 +109,12 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
 
     // MARK: QueueClient
 
-    func deliver(_ replies: [QueueReply]) {
+    @discardableResult
+    func deliver(_ replies: [QueueReply]) -> Bool {
         self.eventLoop.assertInEventLoop()
-        guard self.isOpen else { return }
+        // A reply nobody waits for any more (the connection closed, or stopped waiting on shutdown)
+        // is refused, so that a message it carries goes back to its queue.
+        guard self.isOpen, !self.owed.isEmpty else { return false }
         for reply in replies {
             guard case .fromProcessor(let pending) = self.owed.popFirst() else {
                 assertionFailure("a processor delivered a reply nobody is waiting for")
@@ -129,6 +132,7 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         self.processInput()
         self.flush()
         self.finishIfDone()
+        return true
     }
 
     // MARK: QuiescableConnection

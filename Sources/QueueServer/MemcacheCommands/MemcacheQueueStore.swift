@@ -4,7 +4,8 @@ import QueueCore
 
 /// Keys are queues (SPEC §4, MemcacheQ's dialect): `set` pushes, `add` pushes unless an equal
 /// message is queued, `get` pops one message from each named queue, `delete` drops a queue,
-/// `stats queue` prints `STAT <queue> <added>/<removed>`. Client flags travel with each message;
+/// `stats queue` prints `STAT <queue> <added>/<removed>`. Keys of `get` take Kestrel's options
+/// (see ``KestrelKey``) for reliable and blocking reads. Client flags travel with each message;
 /// exptime is accepted and ignored, since a queued message waits until it is taken. Commands that
 /// only make sense for a cache (`replace`, `append`, `prepend`, `cas`, `incr`, `decr`, `touch`,
 /// `gat`, `gats`) answer `ERROR`, as memcached answers a command it does not know.
@@ -17,6 +18,8 @@ struct MemcacheQueueStore: MemcacheStore {
         case deleted(noreply: Bool)
         case flushed(noreply: Bool)
         case queueStatistics
+        /// Acknowledging or aborting a reservation answers nothing of its own.
+        case nothing
     }
 
     private let server: ServerContext
@@ -30,15 +33,38 @@ struct MemcacheQueueStore: MemcacheStore {
             return connection.reply { $0.writeMemcacheReply(.error) }
         }
         for key in request.keys {
-            connection.execute(
-                .pop(queue: key, end: .head, count: nil),
-                replyingWith: .value(key: key, withCAS: request.command.returnsCAS)
-            )
+            guard let kestrel = KestrelKey(key) else {
+                connection.reply { $0.writeMemcacheClientError("bad queue option in \(String(buffer: key))") }
+                continue
+            }
+            let queue = kestrel.queue
+            let value = PendingReply.value(key: key, withCAS: request.command.returnsCAS)
+            if kestrel.aborts {
+                connection.execute(.abort(queue: queue), replyingWith: .nothing)
+            }
+            if kestrel.closes {
+                connection.execute(.acknowledge(queue: queue), replyingWith: .nothing)
+            }
+            if kestrel.opens {
+                connection.execute(.reserve(queue: queue, waitingAtMost: kestrel.wait), replyingWith: value, blocking: kestrel.wait != nil)
+            } else if kestrel.peeks {
+                connection.execute(.peek(queue: queue, waitingAtMost: kestrel.wait), replyingWith: value, blocking: kestrel.wait != nil)
+            } else if let wait = kestrel.wait {
+                connection.execute(.blockingPop(queues: [queue], end: .head, timeout: wait), replyingWith: value, blocking: true)
+            } else if !kestrel.closes && !kestrel.aborts {
+                connection.execute(.pop(queue: queue, end: .head, count: nil), replyingWith: value)
+            }
         }
         connection.reply { $0.writeMemcacheReply(.end) }
     }
 
     func store(_ request: MemcacheStorageRequest, on connection: Connection<MemcacheSession<Self>>) {
+        guard KestrelKey.isPlainQueueName(request.key) else {
+            if !request.noreply {
+                connection.reply { $0.writeMemcacheError(MemcacheRequestError(.badCommandLineFormat)) }
+            }
+            return
+        }
         let message = [Message(bytes: request.data, flags: request.flags)]
         switch request.command {
         case .set:
@@ -57,6 +83,12 @@ struct MemcacheQueueStore: MemcacheStore {
     }
 
     func delete(_ key: ByteBuffer, noreply: Bool, on connection: Connection<MemcacheSession<Self>>) {
+        guard KestrelKey.isPlainQueueName(key) else {
+            if !noreply {
+                connection.reply { $0.writeMemcacheError(MemcacheRequestError(.badCommandLineFormat)) }
+            }
+            return
+        }
         connection.execute(.delete(queues: [key]), replyingWith: .deleted(noreply: noreply))
     }
 
@@ -94,12 +126,16 @@ struct MemcacheQueueStore: MemcacheStore {
             if !noreply {
                 output.writeMemcacheError(error)
             }
+        case (.nothing, _):
+            break
         case (_, .failure(let error)):
             output.writeMemcacheError(error)
         case (.value(let key, let withCAS), .message(let message)):
             if let message {
                 output.writeMemcacheValue(key: key, flags: message.flags, data: message.bytes, cas: withCAS ? 0 : nil)
             }
+        case (.value(let key, let withCAS), .popped(_, let message)):
+            output.writeMemcacheValue(key: key, flags: message.flags, data: message.bytes, cas: withCAS ? 0 : nil)
         case (.stored(let noreply), .pushed):
             if !noreply {
                 output.writeMemcacheReply(.stored)

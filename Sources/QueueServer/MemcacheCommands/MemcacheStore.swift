@@ -43,6 +43,8 @@ extension ByteBuffer {
             self.writeMemcacheServerError("disk store failure: \(reason)")
         case .shuttingDown:
             self.writeMemcacheServerError("server is shutting down")
+        case .reservationAlreadyOpen:
+            self.writeMemcacheClientError("a reservation is already open on this queue")
         }
     }
 }

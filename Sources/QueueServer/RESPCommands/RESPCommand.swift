@@ -1,6 +1,8 @@
 /// Every command the Redis protocol programs know, with what `COMMAND` reports about it.
 enum RESPCommand: CaseIterable, Sendable {
     case sadd, spop, scard, sismember, smismember, srem
+    case rpush, lpush, lpop, rpop, llen, lrange, lindex, lrem, lmove, rpoplpush
+    case blpop, brpop, blmove, brpoplpush
     case del, exists, type, dbsize, flushdb, flushall, keys, scan
     case ping, echo, quit, select, hello, auth, client
     case command, config, info, time
@@ -42,6 +44,11 @@ enum RESPCommand: CaseIterable, Sendable {
         let writeSet = ["@write", "@set", "@fast"]
         let readSet = ["@read", "@set", "@fast"]
         let connection = ["@fast", "@connection"]
+        let writeList = ["@write", "@list", "@fast"]
+        let blocking = ["@write", "@list", "@slow", "@blocking"]
+        func list(_ name: String, _ arity: Int, _ flags: [String], _ keys: (Int, Int, Int), _ categories: [String], _ summary: String, _ since: String, complexity: String = "O(1)") -> Spec {
+            Spec(name: name, arity: arity, flags: flags, keys: keys, categories: categories, group: "list", summary: summary, since: since, complexity: complexity)
+        }
         func sub(_ name: String, _ arity: Int, _ flags: [String], _ categories: [String], _ summary: String) -> Spec {
             Spec(name: name, arity: arity, flags: flags, categories: categories, group: "", summary: summary, since: "1.0.0")
         }
@@ -58,6 +65,20 @@ enum RESPCommand: CaseIterable, Sendable {
                               group: "set", summary: "Whether each message is queued", since: "6.2.0", complexity: "O(N)"),
             .srem: Spec(name: "srem", arity: -3, flags: ["write", "fast"], keys: (1, 1, 1), categories: writeSet,
                         group: "set", summary: "Remove messages wherever they stand in a queue", since: "1.0.0", complexity: "O(N)"),
+            .rpush: list("rpush", -3, ["write", "denyoom", "fast"], (1, 1, 1), writeList, "Push messages at the tail of a queue", "1.0.0"),
+            .lpush: list("lpush", -3, ["write", "denyoom", "fast"], (1, 1, 1), writeList, "Push messages at the head of a queue", "1.0.0"),
+            .lpop: list("lpop", -2, ["write", "fast"], (1, 1, 1), writeList, "Pop from the head of a queue", "1.0.0"),
+            .rpop: list("rpop", -2, ["write", "fast"], (1, 1, 1), writeList, "Pop from the tail of a queue", "1.0.0"),
+            .llen: list("llen", 2, ["readonly", "fast"], (1, 1, 1), ["@read", "@list", "@fast"], "Number of messages in a queue", "1.0.0"),
+            .lrange: list("lrange", 4, ["readonly"], (1, 1, 1), ["@read", "@list", "@slow"], "Messages in a range of positions", "1.0.0", complexity: "O(S+N)"),
+            .lindex: list("lindex", 3, ["readonly"], (1, 1, 1), ["@read", "@list", "@slow"], "The message at a position", "1.0.0", complexity: "O(N)"),
+            .lrem: list("lrem", 4, ["write"], (1, 1, 1), ["@write", "@list", "@slow"], "Remove copies of a message", "1.0.0", complexity: "O(N+M)"),
+            .lmove: list("lmove", 5, ["write", "denyoom"], (1, 2, 1), ["@write", "@list", "@slow"], "Move a message from one queue to another", "6.2.0"),
+            .rpoplpush: list("rpoplpush", 3, ["write", "denyoom"], (1, 2, 1), ["@write", "@list", "@slow"], "Move a message from the tail of one queue to the head of another", "1.2.0"),
+            .blpop: list("blpop", -3, ["write", "noscript", "blocking"], (1, -2, 1), blocking, "Pop from the head of the first non-empty queue, waiting for one", "2.0.0", complexity: "O(N)"),
+            .brpop: list("brpop", -3, ["write", "noscript", "blocking"], (1, -2, 1), blocking, "Pop from the tail of the first non-empty queue, waiting for one", "2.0.0", complexity: "O(N)"),
+            .blmove: list("blmove", 6, ["write", "denyoom", "noscript", "blocking"], (1, 2, 1), blocking, "LMOVE, waiting for a message", "6.2.0"),
+            .brpoplpush: list("brpoplpush", 4, ["write", "denyoom", "noscript", "blocking"], (1, 2, 1), blocking, "RPOPLPUSH, waiting for a message", "2.2.0"),
             .del: Spec(name: "del", arity: -2, flags: ["write"], keys: (1, -1, 1), categories: ["@keyspace", "@write", "@slow"],
                        group: "generic", summary: "Delete queues", since: "1.0.0", complexity: "O(N)"),
             .exists: Spec(name: "exists", arity: -2, flags: ["readonly", "fast"], keys: (1, -1, 1), categories: ["@keyspace", "@read", "@fast"],

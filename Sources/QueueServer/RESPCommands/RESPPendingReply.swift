@@ -25,6 +25,18 @@ struct RESPPendingReply {
         case names
         /// A SCAN page: cursor and names.
         case scanPage
+        /// The queue's length after a push (RPUSH, LPUSH).
+        case lengthAfterPush
+        /// Messages as an array (LRANGE).
+        case messageArray
+        /// Messages as an array, or the null array when none (LPOP/RPOP with a count).
+        case messageArrayOrNull
+        /// For LPOP/RPOP with count 0: an empty array if the queue exists, the null array if not.
+        case emptyArrayIfExists
+        /// `[queue, message]`, or the null array when the time ran out (BLPOP, BRPOP).
+        case queueAndMessageOrNull
+        /// The message, or the null array when the time ran out (BLMOVE, BRPOPLPUSH).
+        case messageOrNullArray
     }
 
     var shape: Shape
@@ -68,6 +80,36 @@ extension RESPSession {
             for name in names {
                 output.writeRESPBulk(name)
             }
+        case (.lengthAfterPush, .pushed(_, let length)):
+            output.writeRESPInteger(length)
+        case (.messageArray, .messages(let messages)):
+            output.writeRESPArrayHeader(messages.count)
+            for message in messages {
+                output.writeRESPBulk(message.bytes)
+            }
+        case (.messageArrayOrNull, .messages(let messages)):
+            if messages.isEmpty {
+                output.writeRESPNullArray(version)
+            } else {
+                output.writeRESPArrayHeader(messages.count)
+                for message in messages {
+                    output.writeRESPBulk(message.bytes)
+                }
+            }
+        case (.emptyArrayIfExists, .integer(let existing)):
+            if existing > 0 {
+                output.writeRESPArrayHeader(0)
+            } else {
+                output.writeRESPNullArray(version)
+            }
+        case (.queueAndMessageOrNull, .popped(let queue, let message)):
+            output.writeRESPArrayHeader(2)
+            output.writeRESPBulk(queue)
+            output.writeRESPBulk(message.bytes)
+        case (.queueAndMessageOrNull, .message(nil)), (.messageOrNullArray, .message(nil)):
+            output.writeRESPNullArray(version)
+        case (.messageOrNullArray, .message(let message?)):
+            output.writeRESPBulk(message.bytes)
         case (.scanPage, .scanPage(let cursor, let names)):
             output.writeRESPArrayHeader(2)
             output.writeRESPBulk(String(cursor))
@@ -93,6 +135,8 @@ extension ByteBuffer {
             self.writeRESPError("disk store failure: \(reason)")
         case .shuttingDown:
             self.writeRESPError("server is shutting down")
+        case .reservationAlreadyOpen:
+            self.writeRESPError("a reservation is already open on this queue")
         }
     }
 }

@@ -51,6 +51,9 @@ struct RESPSession: WireSession {
         case .sadd, .spop, .scard, .sismember, .smismember, .srem, .del, .exists, .type, .dbsize,
             .flushdb, .flushall, .keys, .scan:
             self.handleQueueCommand(command, on: connection)
+        case .rpush, .lpush, .lpop, .rpop, .llen, .lrange, .lindex, .lrem, .lmove, .rpoplpush,
+            .blpop, .brpop, .blmove, .brpoplpush:
+            self.handleListCommand(command, on: connection)
         case .ping, .echo, .quit, .select, .hello, .auth, .client:
             self.handleConnectionCommand(command, on: connection)
         case .command, .config, .info, .time:

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerkeleyQueue
 import Logging
 import NIOPosix
 import QueueCore
@@ -68,11 +69,32 @@ public struct ServerCommand<Program: ProgramProfile>: AsyncParsableCommand {
                 configuration: .init(
                     allowsDuplicates: configuration.allowsDuplicates,
                     memoryLimit: configuration.memoryLimit,
-                    maximumQueues: configuration.maximumQueues
+                    maximumQueues: configuration.maximumQueues,
+                    reservationTimeout: configuration.reserveTimeout
                 )
             )
         case .diskQueue:
-            throw ValidationError("the disk queue is not available yet")
+            let durability: DiskQueueProcessor.Configuration.Durability =
+                switch configuration.fsync {
+                case .always: .always
+                case .everysec: .everySecond
+                case .no: .never
+                }
+            do {
+                return try DiskQueueProcessor(
+                    configuration: .init(
+                        directory: configuration.dataDirectory,
+                        durability: durability,
+                        allowsDuplicates: configuration.allowsDuplicates,
+                        maximumQueues: configuration.maximumQueues,
+                        reservationTimeout: configuration.reserveTimeout,
+                        cacheSize: configuration.memoryLimit ?? 256 << 20
+                    ),
+                    logger: logger
+                )
+            } catch {
+                throw ValidationError("cannot open the disk queue in \(configuration.dataDirectory): \(error)")
+            }
         case .cache:
             return nil
         }

@@ -1,0 +1,602 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import QueueCore
+import Synchronization
+
+/// Queues on disk, in Berkeley DB: an acknowledged message survives `kill -9` and restarts
+/// (SPEC §5).
+///
+/// One dedicated thread owns the environment and every transaction (DESIGN.md rule 6): Berkeley
+/// DB never runs on an event loop. Connections hand it commands through ``PendingOperations``;
+/// each time round it takes everything pending, runs it in as few transactions as possible,
+/// commits them without syncing, flushes the log once for all of them (`--fsync always`), and only
+/// then releases the replies, grouped into one task per event loop. Every command is answered
+/// later, in the order it was given.
+///
+/// Blocked clients and reservations live in a ``WaitingRoom`` on the same thread. A push serves
+/// the waiters of its queue inside its own transaction, so their messages are as durable as any
+/// pop; reservations are records in Berkeley DB, returned to their queues at start-up.
+public final class DiskQueueProcessor: QueueProcessor {
+    public struct Configuration: Sendable {
+        /// When the log reaches the disk.
+        public enum Durability: Sendable {
+            /// Before any reply to a command that changed something (group-committed).
+            case always
+            /// At least once a second; a crash of the process loses nothing, of the machine up to a second.
+            case everySecond
+            /// When the operating system writes it; a crash of the process loses nothing.
+            case never
+        }
+
+        public var directory: String
+        public var durability: Durability
+        public var allowsDuplicates: Bool
+        public var maximumQueues: Int?
+        /// How long a reservation may stay unacknowledged; nil: until its client disconnects.
+        public var reservationTimeout: TimeAmount?
+        /// Berkeley DB's page cache.
+        public var cacheSize: Int
+
+        public init(
+            directory: String,
+            durability: Durability = .always,
+            allowsDuplicates: Bool = false,
+            maximumQueues: Int? = nil,
+            reservationTimeout: TimeAmount? = nil,
+            cacheSize: Int = 256 << 20
+        ) {
+            self.directory = directory
+            self.durability = durability
+            self.allowsDuplicates = allowsDuplicates
+            self.maximumQueues = maximumQueues
+            self.reservationTimeout = reservationTimeout
+            self.cacheSize = cacheSize
+        }
+    }
+
+    /// Most commands in one transaction: bounds Berkeley DB's lock table and the work lost to a
+    /// failed transaction (which is then retried command by command).
+    static let maximumCommandsPerTransaction = 2000
+    /// Messages of a deleted queue purged per transaction, between batches of client commands.
+    static let purgeSliceSize = 500
+    static let checkpointInterval: Double = 30
+    /// The longest the thread sleeps without work, so timers and flushes stay on time.
+    static let idleWait: Double = 0.25
+
+    public let configuration: Configuration
+    private let logger: Logger
+    private let pending = PendingOperations()
+    private let directoryLock: DataDirectoryLock
+    private let queues = Atomic<Int>(0)
+    private let stopped = StopSignal()
+
+    /// Opens (creating if needed) the data directory, runs recovery, and starts the database thread.
+    ///
+    /// - Throws: When the directory cannot be used or Berkeley DB cannot open it.
+    public init(configuration: Configuration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        try Environment.createDirectory(configuration.directory)
+        self.directoryLock = try DataDirectoryLock(directory: configuration.directory)
+
+        let opened = NIOLockedValueBox<Result<Void, any Error>?>(nil)
+        let openedCondition = ConditionLock(value: false)
+        let thread = Thread { [self] in
+            let store: DiskQueueStore
+            do {
+                store = try self.openStore()
+                openedCondition.lock()
+                opened.withLockedValue { $0 = .success(()) }
+                openedCondition.unlock(withValue: true)
+            } catch {
+                openedCondition.lock()
+                opened.withLockedValue { $0 = .failure(error) }
+                openedCondition.unlock(withValue: true)
+                self.directoryLock.release()
+                self.stopped.signal()
+                return
+            }
+            DatabaseThread(processor: self, store: store).run()
+        }
+        thread.name = "diskqueue-db"
+        thread.start()
+        openedCondition.lock(whenValue: true)
+        openedCondition.unlock()
+        try opened.withLockedValue { $0! }.get()
+    }
+
+    public var queueCount: Int { self.queues.load(ordering: .relaxed) }
+
+    public func execute(_ command: QueueCommand, for client: any QueueClient) -> QueueReply? {
+        guard self.pending.append(.init(work: .command(command), client: client)) else {
+            return .failure(.shuttingDown)
+        }
+        return nil
+    }
+
+    public func clientDisconnected(_ client: any QueueClient) {
+        _ = self.pending.append(.init(work: .disconnected, client: client))
+    }
+
+    /// Answers what is pending, makes everything durable, checkpoints and closes the environment.
+    public func shutdown() async throws {
+        self.pending.stop()
+        await self.stopped.wait()
+    }
+
+    /// Opens the store; returns the reservations a previous run left open to their queues.
+    fileprivate func openStore() throws -> DiskQueueStore {
+        var environment = EnvironmentConfiguration()
+        environment.cacheSize = self.configuration.cacheSize
+        // Regions in this process's memory, not in shared files: only this process ever opens the
+        // environment (the directory lock sees to that), recovery works from the log alone, and
+        // private regions make every Berkeley DB call cheaper.
+        environment.usesPrivateRegions = true
+        let store = try DiskQueueStore(
+            directory: self.configuration.directory,
+            settings: .init(
+                allowsDuplicates: self.configuration.allowsDuplicates,
+                maximumQueues: self.configuration.maximumQueues,
+                environment: environment
+            ),
+            logger: self.logger
+        )
+        let returned = try store.environment.withTransaction { transaction in
+            let returned = try store.returnAllReservations(in: transaction)
+            try store.writeChanges(in: transaction)
+            return returned
+        }
+        if returned > 0 {
+            try store.environment.flushLog()
+            self.logger.notice("returned \(returned) unacknowledged reservations to their queues")
+        }
+        store.queuesGainedMessages.removeAll()
+        self.queues.store(store.catalog.count, ordering: .relaxed)
+        return store
+    }
+
+    // MARK: What the database thread uses
+
+    fileprivate var pendingOperations: PendingOperations { self.pending }
+    fileprivate var log: Logger { self.logger }
+    fileprivate func publish(queueCount: Int) { self.queues.store(queueCount, ordering: .relaxed) }
+    fileprivate func finished() {
+        self.directoryLock.release()
+        self.logger.info("disk queue closed")
+        self.stopped.signal()
+    }
+}
+
+/// The database thread's loop and everything it owns: the store, the waiting room, the timers.
+private final class DatabaseThread {
+    typealias Operation = PendingOperations.Operation
+
+    /// A reply for a client whose command was answered in an earlier batch (a waiter served by a
+    /// push, a wait that ran out), and what to do if the client is gone by then.
+    struct Handoff {
+        var client: any QueueClient
+        var reply: QueueReply
+        var ifUndelivered: Operation.Work?
+    }
+
+    let processor: DiskQueueProcessor
+    let configuration: DiskQueueProcessor.Configuration
+    let logger: Logger
+    var store: DiskQueueStore?
+    var waiting = WaitingRoom()
+    var handoffs: [Handoff] = []
+
+    init(processor: DiskQueueProcessor, store: DiskQueueStore) {
+        self.processor = processor
+        self.configuration = processor.configuration
+        self.logger = processor.log
+        self.store = store
+    }
+
+    private var commitDurability: CommitDurability {
+        self.configuration.durability == .always ? .noSync : .writeNoSync
+    }
+
+    func run() {
+        var drained: [Operation] = []
+        var lastFlush = DispatchTime.now()
+        var lastCheckpoint = DispatchTime.now()
+        var unflushedWrites = false
+        while true {
+            let wait = self.waiting.nextDeadline.map { max(0, Self.seconds(from: .now(), to: $0)) } ?? DiskQueueProcessor.idleWait
+            let (batch, isStopping) = self.processor.pendingOperations.takeAll(
+                waitingAtMost: min(wait, DiskQueueProcessor.idleWait),
+                reusing: &drained
+            )
+            if self.store == nil {
+                self.store = self.reopen()
+            }
+            let timedOut = self.expiredWork(at: .now())
+            let work = timedOut.isEmpty ? batch : batch + timedOut
+            if !work.isEmpty {
+                let wrote = self.process(work)
+                unflushedWrites = unflushedWrites || (wrote && self.configuration.durability != .always)
+            }
+            drained = batch
+            if let current = self.store, !current.doomedQueues.isEmpty {
+                self.purgeSlice(of: current)
+            }
+            let now = DispatchTime.now()
+            if unflushedWrites && self.configuration.durability == .everySecond && Self.seconds(from: lastFlush, to: now) >= 1 {
+                unflushedWrites = !self.attempt("flushing the log") { try $0.environment.flushLog() }
+                lastFlush = now
+            }
+            if Self.seconds(from: lastCheckpoint, to: now) >= DiskQueueProcessor.checkpointInterval {
+                // Bounds recovery time and lets Berkeley DB remove log files nothing needs any more.
+                _ = self.attempt("checkpointing") { try $0.environment.checkpoint(minimumKilobytes: 1024) }
+                lastCheckpoint = now
+            }
+            if isStopping && batch.isEmpty {
+                break
+            }
+        }
+        _ = self.attempt("closing") { store in
+            try store.environment.flushLog()
+            try store.environment.checkpoint(force: true)
+            try store.close()
+        }
+        self.processor.finished()
+    }
+
+    /// Waits and reservations whose time is up, as work for this round.
+    private func expiredWork(at now: DispatchTime) -> [Operation] {
+        guard !self.waiting.isEmpty else { return [] }
+        var work = self.waiting.expiredWaiters(at: now).map { Operation(work: .waitExpired, client: $0.client) }
+        for (queue, reservation) in self.waiting.expiredReservations(at: now) {
+            work.append(Operation(work: .returnReservation(queue: queue, id: reservation.id), client: reservation.client))
+        }
+        return work
+    }
+
+    // MARK: Batches
+
+    /// Runs a batch: transactions of up to `maximumCommandsPerTransaction` commands, one log
+    /// flush, then the replies. A transaction that fails is retried command by command, so one
+    /// failing command (a full disk, say) fails alone.
+    ///
+    /// - Returns: Whether anything was written.
+    private func process(_ batch: [Operation]) -> Bool {
+        var replies: [QueueReply?] = []
+        replies.reserveCapacity(batch.count)
+        var wrote = false
+        var start = 0
+        while start < batch.count {
+            let end = min(start + DiskQueueProcessor.maximumCommandsPerTransaction, batch.count)
+            wrote = self.runTransaction(batch[start..<end], replies: &replies) || wrote
+            start = end
+        }
+        var handoffs = self.handoffs
+        self.handoffs = []
+        if wrote && self.configuration.durability == .always {
+            if !self.attempt("flushing the log", { try $0.environment.flushLog() }) {
+                // Nothing of this batch is known to be on disk: none of it is acknowledged.
+                let failure = QueueReply.failure(.storageFailure("the log could not be written"))
+                replies = replies.map { $0 == nil ? nil : failure }
+                handoffs = handoffs.map { Handoff(client: $0.client, reply: failure, ifUndelivered: nil) }
+            }
+        }
+        // Before the replies, so that a client that saw its push counted sees it in INFO too.
+        self.processor.publish(queueCount: self.store?.catalog.count ?? 0)
+        self.deliver(replies, for: batch)
+        self.deliver(handoffs)
+        return wrote
+    }
+
+    private func runTransaction(_ operations: ArraySlice<Operation>, replies: inout [QueueReply?]) -> Bool {
+        guard let store = self.store else {
+            replies += operations.map { _ in .failure(.storageFailure("the disk store is unavailable")) }
+            return false
+        }
+        let first = replies.count
+        let waitingBefore = self.waiting
+        let handoffsBefore = self.handoffs.count
+        do {
+            let transaction = try store.environment.beginTransaction()
+            do {
+                for operation in operations {
+                    replies.append(try self.perform(operation, store, transaction))
+                    try self.serveWaiters(store, transaction)
+                }
+                let wrote = store.transactionWrote
+                try store.writeChanges(in: transaction)
+                try transaction.commit(self.commitDurability)
+                return wrote
+            } catch {
+                if transaction.isActive {
+                    try? transaction.abort()
+                }
+                throw error
+            }
+        } catch {
+            store.undoChanges()
+            store.queuesGainedMessages.removeAll()
+            self.waiting = waitingBefore
+            self.handoffs.removeSubrange(handoffsBefore...)
+            replies.removeSubrange(first...)
+            self.logger.warning("a transaction of \(operations.count) commands failed: \(error)")
+            if Self.needsRecovery(error) {
+                self.store = self.reopen(after: store)
+            }
+            guard operations.count > 1 else {
+                replies.append(.failure(.storageFailure(Self.describe(error))))
+                return false
+            }
+            var wrote = false
+            for index in operations.indices {
+                wrote = self.runTransaction(operations[index...index], replies: &replies) || wrote
+            }
+            return wrote
+        }
+    }
+
+    // MARK: Commands
+
+    /// Runs one piece of work; nil when the reply comes later (or nobody waits for one).
+    private func perform(_ operation: Operation, _ store: DiskQueueStore, _ transaction: Transaction) throws -> QueueReply? {
+        let client = operation.client
+        switch operation.work {
+        case .command(let command):
+            return try self.perform(command, for: client, store, transaction)
+        case .disconnected:
+            if let waiter = self.waiting.waiter(of: client) {
+                self.waiting.remove(waiter)
+            }
+            for reservation in self.waiting.removeReservations(of: client).values {
+                try store.closeReservation(id: reservation.id, returningMessage: true, in: transaction)
+            }
+            return nil
+        case .putBack(let queue, let message):
+            _ = try store.push([message], to: queue, at: .head, onlyIfAbsent: false, in: transaction)
+            return nil
+        case .returnReservation(let queue, let id):
+            guard self.waiting.reservation(of: client, on: queue)?.id == id else { return nil }
+            _ = self.waiting.removeReservation(of: client, on: queue)
+            try store.closeReservation(id: id, returningMessage: true, in: transaction)
+            return nil
+        case .waitExpired:
+            guard let waiter = self.waiting.waiter(of: client), let deadline = waiter.deadline, deadline <= .now() else {
+                return nil
+            }
+            self.waiting.remove(waiter)
+            self.handoffs.append(Handoff(client: client, reply: .message(nil), ifUndelivered: nil))
+            return nil
+        }
+    }
+
+    private func perform(
+        _ command: QueueCommand,
+        for client: any QueueClient,
+        _ store: DiskQueueStore,
+        _ transaction: Transaction
+    ) throws -> QueueReply? {
+        switch command {
+        case .blockingPop(let names, let end, let timeout):
+            for name in names {
+                if let message = try store.pop(from: name, at: end, count: 1, in: transaction).first {
+                    return .popped(queue: name, message: message)
+                }
+            }
+            self.waiting.add(.init(client: client, purpose: .pop, end: end, queues: names, deadline: Self.deadline(timeout)))
+            return nil
+        case .blockingMove(let source, let destination, let from, let to, let timeout):
+            if case .message(let message?) = try store.execute(.move(source: source, destination: destination, from: from, to: to), in: transaction) {
+                return .message(message)
+            }
+            let purpose = WaitPurpose.move(destination: destination.ownCopy(), to: to)
+            self.waiting.add(.init(client: client, purpose: purpose, end: from, queues: [source], deadline: Self.deadline(timeout)))
+            return nil
+        case .reserve(let name, let wait):
+            guard self.waiting.reservation(of: client, on: name) == nil else {
+                return .failure(.reservationAlreadyOpen)
+            }
+            if let message = try self.reserve(name, for: client, store, transaction) {
+                return .message(message)
+            }
+            guard let wait else { return .message(nil) }
+            self.waiting.add(.init(client: client, purpose: .reserve, end: .head, queues: [name], deadline: Self.deadline(wait)))
+            return nil
+        case .acknowledge(let name), .abort(let name):
+            guard let reservation = self.waiting.removeReservation(of: client, on: name) else { return .integer(0) }
+            let returning: Bool
+            if case .abort = command { returning = true } else { returning = false }
+            try store.closeReservation(id: reservation.id, returningMessage: returning, in: transaction)
+            return .integer(1)
+        case .peek(let name, let wait):
+            let reply = try store.execute(command, in: transaction)
+            guard case .message(nil) = reply, let wait else { return reply }
+            self.waiting.add(.init(client: client, purpose: .peek, end: .head, queues: [name], deadline: Self.deadline(wait)))
+            return nil
+        default:
+            return try store.execute(command, in: transaction)
+        }
+    }
+
+    private func reserve(_ name: ByteBuffer, for client: any QueueClient, _ store: DiskQueueStore, _ transaction: Transaction) throws -> Message? {
+        let id = self.waiting.newReservationID()
+        guard let message = try store.reserve(name, id: id, in: transaction) else { return nil }
+        let deadline = Self.deadline(self.configuration.reservationTimeout)
+        self.waiting.addReservation(.init(id: id, client: client, deadline: deadline), on: name)
+        return message
+    }
+
+    /// Hands the messages that just arrived to the clients waiting for them, first come first
+    /// served, inside the transaction that brought them.
+    private func serveWaiters(_ store: DiskQueueStore, _ transaction: Transaction) throws {
+        while let name = store.queuesGainedMessages.popLast() {
+            serving: while let waiter = self.waiting.firstWaiter(on: name) {
+                let client = waiter.client
+                let handoff: Handoff
+                switch waiter.purpose {
+                case .pop:
+                    guard let message = try store.pop(from: name, at: waiter.end, count: 1, in: transaction).first else { break serving }
+                    handoff = Handoff(client: client, reply: .popped(queue: name, message: message), ifUndelivered: .putBack(queue: name, message: message))
+                case .move(let destination, let end):
+                    guard let message = try store.pop(from: name, at: waiter.end, count: 1, in: transaction).first else { break serving }
+                    _ = try store.push([message], to: destination, at: end, onlyIfAbsent: false, in: transaction)
+                    handoff = Handoff(client: client, reply: .message(message), ifUndelivered: nil)
+                case .reserve:
+                    guard let message = try self.reserve(name, for: client, store, transaction) else { break serving }
+                    let id = self.waiting.reservation(of: client, on: name)!.id
+                    handoff = Handoff(client: client, reply: .message(message), ifUndelivered: .returnReservation(queue: name, id: id))
+                case .peek:
+                    guard case .message(let message?) = try store.execute(.peek(queue: name, waitingAtMost: nil), in: transaction) else { break serving }
+                    handoff = Handoff(client: client, reply: .message(message), ifUndelivered: nil)
+                }
+                self.waiting.remove(waiter)
+                self.handoffs.append(handoff)
+            }
+        }
+    }
+
+    // MARK: Deliveries
+
+    /// Hands the replies to their clients: one task per event loop, one delivery per client.
+    private func deliver(_ replies: [QueueReply?], for batch: [Operation]) {
+        var loops: [ObjectIdentifier: (loop: any EventLoop, deliveries: [(client: any QueueClient, replies: [QueueReply])])] = [:]
+        var clientSlots: [ObjectIdentifier: (loop: ObjectIdentifier, index: Int)] = [:]
+        for (operation, reply) in zip(batch, replies) {
+            guard let reply else { continue }
+            let clientID = ObjectIdentifier(operation.client)
+            if let slot = clientSlots[clientID] {
+                loops[slot.loop]!.deliveries[slot.index].replies.append(reply)
+                continue
+            }
+            let loop = operation.client.eventLoop
+            let loopID = ObjectIdentifier(loop)
+            let index = loops[loopID, default: (loop, [])].deliveries.count
+            loops[loopID, default: (loop, [])].deliveries.append((operation.client, [reply]))
+            clientSlots[clientID] = (loopID, index)
+        }
+        for (_, group) in loops {
+            let deliveries = group.deliveries
+            group.loop.execute {
+                for delivery in deliveries {
+                    delivery.client.deliver(delivery.replies)
+                }
+            }
+        }
+    }
+
+    /// Delivers replies to waiting clients; what a vanished client never got comes back as work.
+    private func deliver(_ handoffs: [Handoff]) {
+        let pending = self.processor.pendingOperations
+        for handoff in handoffs {
+            let client = handoff.client
+            let reply = handoff.reply
+            let ifUndelivered = handoff.ifUndelivered
+            client.eventLoop.execute {
+                if !client.deliver([reply]), let work = ifUndelivered {
+                    _ = pending.append(.init(work: work, client: client))
+                }
+            }
+        }
+    }
+
+    // MARK: Housekeeping
+
+    private func purgeSlice(of current: DiskQueueStore) {
+        let durability = self.commitDurability
+        _ = self.attempt("purging a deleted queue") { store in
+            do {
+                try store.environment.withTransaction(durability: durability) { transaction in
+                    _ = try store.purgeDoomedQueue(limit: DiskQueueProcessor.purgeSliceSize, in: transaction)
+                    try store.writeChanges(in: transaction)
+                }
+            } catch {
+                store.undoChanges()
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` on the store; logs a failure, and reopens the environment after a panic.
+    ///
+    /// - Returns: Whether `body` succeeded.
+    private func attempt(_ what: String, _ body: (DiskQueueStore) throws -> Void) -> Bool {
+        guard let current = self.store else { return false }
+        do {
+            try body(current)
+            return true
+        } catch {
+            self.logger.error("disk queue: \(what) failed: \(error)")
+            if Self.needsRecovery(error) {
+                self.store = self.reopen(after: current)
+            }
+            return false
+        }
+    }
+
+    /// After Berkeley DB panicked (a full disk can do that): close what can be closed and open
+    /// again, which runs recovery. Until that works, commands fail with an error reply.
+    private func reopen(after failed: DiskQueueStore? = nil) -> DiskQueueStore? {
+        if let failed {
+            try? failed.close()
+        }
+        do {
+            let store = try self.processor.openStore()
+            self.logger.notice("disk queue reopened after recovery")
+            // Reservations went back to their queues on reopening; nobody holds them any more.
+            self.waiting.forgetReservations()
+            return store
+        } catch {
+            self.logger.error("disk queue: reopening failed, retrying: \(error)")
+            return nil
+        }
+    }
+
+    private static func needsRecovery(_ error: any Error) -> Bool {
+        (error as? BerkeleyDBError)?.needsRecovery ?? false
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? BerkeleyDBError {
+            return error.isOutOfSpace ? "no space left on the disk" : error.message
+        }
+        return "\(error)"
+    }
+
+    private static func deadline(_ timeout: TimeAmount?) -> DispatchTime? {
+        timeout.map { DispatchTime.now() + .nanoseconds(Int($0.nanoseconds)) }
+    }
+
+    private static func seconds(from start: DispatchTime, to end: DispatchTime) -> Double {
+        (Double(end.uptimeNanoseconds) - Double(start.uptimeNanoseconds)) / 1e9
+    }
+}
+
+/// Lets `shutdown()` wait for the database thread to finish.
+private final class StopSignal: Sendable {
+    private let state = NIOLockedValueBox<(isSignalled: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func signal() {
+        let waiters = self.state.withLockedValue { state in
+            state.isSignalled = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters {
+            waiter.resume()
+        }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = self.state.withLockedValue { state in
+                if !state.isSignalled {
+                    state.waiters.append(continuation)
+                }
+                return state.isSignalled
+            }
+            if resumeNow {
+                continuation.resume()
+            }
+        }
+    }
+}

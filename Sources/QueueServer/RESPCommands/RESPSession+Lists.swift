@@ -1,0 +1,95 @@
+import ASCIIBytes
+import NIOCore
+import QueueCore
+import RESP
+
+/// Redis's list commands on the same queues (issue: reliable and blocking consumption): the head
+/// is the left end, the tail the right end, so RPUSH + LPOP is the FIFO that SADD + SPOP is.
+extension RESPSession {
+    func handleListCommand(_ command: RESPCommand, on connection: Connection<RESPSession>) {
+        let argv = self.argv
+        let version = self.version
+        func run(_ queueCommand: QueueCommand, _ shape: RESPPendingReply.Shape, blocking: Bool = false) {
+            connection.execute(queueCommand, replyingWith: RESPPendingReply(shape: shape, version: version), blocking: blocking)
+        }
+        func error(_ message: String) {
+            connection.reply { $0.writeRESPError(message) }
+        }
+        switch command {
+        case .rpush, .lpush:
+            let messages = argv[2...].map { Message(bytes: $0) }
+            run(.push(queue: argv[1], messages: messages, end: command == .rpush ? .tail : .head, onlyIfAbsent: false), .lengthAfterPush)
+        case .lpop, .rpop:
+            let end: QueueEnd = command == .lpop ? .head : .tail
+            guard argv.count <= 3 else { return error("syntax error") }
+            guard argv.count == 3 else {
+                return run(.pop(queue: argv[1], end: end, count: nil), .messageOrNull)
+            }
+            guard let count = argv[2].readableStrictInt64, count >= 0 else {
+                return error("value is out of range, must be positive")
+            }
+            if count == 0 {
+                return run(.exists(queues: [argv[1]]), .emptyArrayIfExists)
+            }
+            run(.pop(queue: argv[1], end: end, count: Int(count)), .messageArrayOrNull)
+        case .llen:
+            run(.length(queue: argv[1]), .integer)
+        case .lrange:
+            guard let start = argv[2].readableStrictInt64, let stop = argv[3].readableStrictInt64 else {
+                return error("value is not an integer or out of range")
+            }
+            run(.range(queue: argv[1], start: Int(start), stop: Int(stop)), .messageArray)
+        case .lindex:
+            guard let index = argv[2].readableStrictInt64 else {
+                return error("value is not an integer or out of range")
+            }
+            run(.element(queue: argv[1], index: Int(index)), .messageOrNull)
+        case .lrem:
+            guard let count = argv[2].readableStrictInt64 else {
+                return error("value is not an integer or out of range")
+            }
+            run(.removeOccurrences(queue: argv[1], member: argv[3], count: Int(count)), .integer)
+        case .lmove:
+            guard let from = Self.end(argv[3]), let to = Self.end(argv[4]) else { return error("syntax error") }
+            run(.move(source: argv[1], destination: argv[2], from: from, to: to), .messageOrNull)
+        case .rpoplpush:
+            run(.move(source: argv[1], destination: argv[2], from: .tail, to: .head), .messageOrNull)
+        case .blpop, .brpop:
+            guard let timeout = Self.timeout(argv[argv.count - 1], on: connection) else { return }
+            let queues = Array(argv[1..<(argv.count - 1)])
+            let end: QueueEnd = command == .blpop ? .head : .tail
+            run(.blockingPop(queues: queues, end: end, timeout: timeout), .queueAndMessageOrNull, blocking: true)
+        case .blmove:
+            guard let from = Self.end(argv[3]), let to = Self.end(argv[4]) else { return error("syntax error") }
+            guard let timeout = Self.timeout(argv[5], on: connection) else { return }
+            run(.blockingMove(source: argv[1], destination: argv[2], from: from, to: to, timeout: timeout), .messageOrNullArray, blocking: true)
+        case .brpoplpush:
+            guard let timeout = Self.timeout(argv[3], on: connection) else { return }
+            run(.blockingMove(source: argv[1], destination: argv[2], from: .tail, to: .head, timeout: timeout), .messageOrNullArray, blocking: true)
+        default:
+            preconditionFailure("\(command) is not a list command")
+        }
+    }
+
+    /// LEFT or RIGHT, in any case.
+    private static func end(_ word: ByteBuffer) -> QueueEnd? {
+        if word.equalsCaseInsensitive("LEFT") { return .head }
+        if word.equalsCaseInsensitive("RIGHT") { return .tail }
+        return nil
+    }
+
+    /// A blocking command's timeout, as Redis reads it: seconds with fractions, 0 for ever.
+    ///
+    /// - Returns: nil after replying Redis's error; `.some(nil)` for "wait for ever".
+    private static func timeout(_ argument: ByteBuffer, on connection: Connection<RESPSession>) -> TimeAmount?? {
+        guard let seconds = Double(String(buffer: argument)), seconds.isFinite else {
+            connection.reply { $0.writeRESPError("timeout is not a float or out of range") }
+            return nil
+        }
+        guard seconds >= 0 else {
+            connection.reply { $0.writeRESPError("timeout is negative") }
+            return nil
+        }
+        return .some(seconds == 0 ? nil : .nanoseconds(Int64(seconds * 1e9)))
+    }
+}

@@ -1,0 +1,205 @@
+"""Durability of the disk programs (SPEC §5): restarts, kill -9 at random moments, db_verify."""
+
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import redis
+from pymemcache.client.base import Client as MemcacheClient
+
+from conftest import Server, recv_until, resp_command
+
+CRASH_CYCLES = int(os.environ.get("DISKQUEUE_CRASH_CYCLES", "10"))
+PRODUCERS = 25
+CONSUMERS = 25
+
+
+def db_verify(data_dir):
+    """Runs Berkeley DB's db_verify on the database file of a cleanly stopped server."""
+    assert shutil.which("db_verify"), "db_verify (Debian's db-util) is required"
+    files = [name for name in os.listdir(data_dir) if name.endswith(".db")]
+    assert files, f"no database file in {data_dir}: {os.listdir(data_dir)}"
+    for name in files:
+        result = subprocess.run(["db_verify", "-h", data_dir, name], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, f"db_verify {name}: {result.stdout}{result.stderr}"
+
+
+def test_restart_keeps_messages_order_and_flags(data_dir):
+    server = Server("mc-diskqueue-server", data_dir=data_dir).start()
+    client = MemcacheClient(("127.0.0.1", server.port), default_noreply=False)
+    expected = []
+    for index in range(10_000):
+        value = f"message-{index}".encode()
+        flags = (index * 2654435761) % (1 << 32)
+        assert client.set("restart", value, flags=flags) is True
+        expected.append((value, flags))
+    client.close()
+    assert server.stop() == 0
+
+    server.start()
+    try:
+        with server.connect() as sock:
+            for value, flags in expected:
+                sock.sendall(b"get restart\r\n")
+                header = f"VALUE restart {flags} {len(value)}\r\n".encode()
+                assert recv_until(sock, terminator=b"END\r\n") == header + value + b"\r\nEND\r\n"
+            sock.sendall(b"get restart\r\n")
+            assert recv_until(sock, terminator=b"END\r\n") == b"END\r\n"
+    finally:
+        assert server.stop() == 0
+    db_verify(data_dir)
+
+
+class Producer(threading.Thread):
+    """Pushes numbered messages; records those the server acknowledged."""
+
+    def __init__(self, number, port, stop):
+        super().__init__(daemon=True)
+        self.number, self.port, self.stop = number, port, stop
+        self.acknowledged = []
+        self.next_index = 0
+
+    def run(self):
+        try:
+            client = redis.Redis(port=self.port, socket_timeout=10)
+            while not self.stop.is_set():
+                message = f"p{self.number:02d}-{self.next_index:08d}"
+                self.next_index += 1
+                client.sadd("crash", message)
+                self.acknowledged.append(message)
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            pass  # the server was killed; the push in flight is unacknowledged
+
+
+class Consumer(threading.Thread):
+    """Pops messages; records those the server handed over."""
+
+    def __init__(self, port, stop):
+        super().__init__(daemon=True)
+        self.port, self.stop = port, stop
+        self.popped = []
+
+    def run(self):
+        try:
+            client = redis.Redis(port=self.port, socket_timeout=10)
+            while not self.stop.is_set():
+                message = client.spop("crash")
+                if message is None:
+                    time.sleep(0.001)
+                else:
+                    self.popped.append(message.decode())
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            pass
+
+
+def check_producer_order(sequence, where):
+    last = {}
+    for message in sequence:
+        producer, index = message.split("-")
+        assert int(index) > last.get(producer, -1), f"{message} out of order in {where}"
+        last[producer] = int(index)
+
+
+def test_kill9_loses_nothing_acknowledged(data_dir):
+    rng = random.Random(int(os.environ.get("DISKQUEUE_CRASH_SEED", "20261124")))
+    server = Server("redis-diskqueue-server", ["--fsync", "always"], data_dir=data_dir)
+    acknowledged_pushes = []
+    popped_by_consumer = []
+    next_index = [0] * PRODUCERS
+    unacknowledged_pushes = set()
+
+    for cycle in range(CRASH_CYCLES):
+        server.start()
+        stop = threading.Event()
+        producers = [Producer(number, server.port, stop) for number in range(PRODUCERS)]
+        for producer in producers:
+            producer.next_index = next_index[producer.number]
+        consumers = [Consumer(server.port, stop) for _ in range(CONSUMERS)]
+        for worker in producers + consumers:
+            worker.start()
+        time.sleep(rng.uniform(0.3, 1.5))
+        server.kill()  # SIGKILL: no chance to flush, checkpoint or close
+        stop.set()
+        for worker in producers + consumers:
+            worker.join(30)
+            assert not worker.is_alive(), "a client hung after the server was killed"
+        for producer in producers:
+            acknowledged_pushes += producer.acknowledged
+            if producer.next_index > next_index[producer.number] + len(producer.acknowledged):
+                # The push that was in flight may or may not have been applied.
+                unacknowledged_pushes.add(f"p{producer.number:02d}-{producer.next_index - 1:08d}")
+            next_index[producer.number] = producer.next_index
+        popped_by_consumer += [consumer.popped for consumer in consumers]
+
+    server.start()
+    remaining = []
+    with redis.Redis(port=server.port) as client:
+        while batch := client.spop("crash", 1000):
+            remaining += [message.decode() for message in batch]
+    assert server.stop() == 0
+    db_verify(data_dir)
+
+    popped = [message for sequence in popped_by_consumer for message in sequence]
+    assert acknowledged_pushes, "the crash loop pushed nothing: the test proves nothing"
+    assert popped, "the crash loop popped nothing: the test proves nothing"
+    # Nothing acknowledged as popped comes back, and nothing is delivered twice.
+    assert len(set(popped)) == len(popped), "a message was popped twice"
+    assert not set(popped) & set(remaining), "a message acknowledged as popped came back"
+    assert len(set(remaining)) == len(remaining), "a message is queued twice"
+    # Every acknowledged push is there unless popped; a pop cut off by a crash may take one message.
+    missing = set(acknowledged_pushes) - set(popped) - set(remaining)
+    assert len(missing) <= CONSUMERS * CRASH_CYCLES, f"{len(missing)} acknowledged pushes lost: {sorted(missing)[:10]}"
+    # Only pushes that were in flight at a crash may appear without an acknowledgement.
+    unexpected = (set(popped) | set(remaining)) - set(acknowledged_pushes) - unacknowledged_pushes
+    assert not unexpected, f"messages that were never pushed: {sorted(unexpected)[:10]}"
+    # FIFO per producer: in what each consumer took, and in what was left.
+    for index, sequence in enumerate(popped_by_consumer):
+        check_producer_order(sequence, f"consumer {index}")
+    check_producer_order(remaining, "the messages left")
+
+
+def test_hostile_queue_names_stay_inside_the_data_dir(data_dir, tmp_path):
+    # Run from an empty directory: nothing may appear in it, nor beside the data dir.
+    server = Server("redis-diskqueue-server", data_dir=data_dir, cwd=tmp_path)
+    names = [b"../x", b"/etc/passwd", b"a\x00b", b"n" * 10_000, "名前".encode(), b".", b"..", b""]
+    outside_before = set(os.listdir(os.path.dirname(data_dir)))
+    server.start()
+    try:
+        with redis.Redis(port=server.port) as client:
+            for name in names:
+                assert client.sadd(name, name) == 1
+            assert sorted(client.keys("*")) == sorted(names)
+        assert server.stop() == 0
+        server.start()
+        with redis.Redis(port=server.port) as client:
+            for name in names:
+                assert client.spop(name) == name
+            assert client.dbsize() == 0
+    finally:
+        assert server.stop() == 0
+    inside = set(os.listdir(data_dir))
+    assert inside <= {"LOCK", "queues.db"} | {name for name in inside if name.startswith(("log.", "__db."))}
+    assert set(os.listdir(os.path.dirname(data_dir))) == outside_before
+    assert os.listdir(tmp_path) == []
+    db_verify(data_dir)
+
+
+def test_sigterm_finishes_in_flight_work_and_exits_zero(data_dir):
+    server = Server("redis-diskqueue-server", data_dir=data_dir).start()
+    with server.connect() as sock:
+        sock.sendall(b"".join(resp_command("SADD", "q", f"m{i}") for i in range(5000)))
+        server.process.send_signal(signal.SIGTERM)
+        replies = recv_until(sock, count=4 * 5000, timeout=60)
+    assert server.process.wait(60) == 0
+    acknowledged = replies.count(b":1\r\n")
+    server.start()
+    with redis.Redis(port=server.port) as client:
+        assert client.scard("q") == acknowledged
+    assert server.stop() == 0
+    db_verify(data_dir)
