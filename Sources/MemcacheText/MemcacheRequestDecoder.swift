@@ -51,7 +51,15 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
         /// less than ``maximumLineLength``.
         public var maximumRetrievalLineLength: Int
 
-        public init(maximumValueLength: Int = 1 << 20, maximumRetrievalLineLength: Int = 1 << 20) {
+        /// Whether keys may hold control characters, as memcached allows (see ``MemcacheKeyRules``).
+        public var allowsControlCharactersInKeys: Bool
+
+        public init(
+            maximumValueLength: Int = 1 << 20,
+            maximumRetrievalLineLength: Int = 1 << 20,
+            allowsControlCharactersInKeys: Bool = false
+        ) {
+            self.allowsControlCharactersInKeys = allowsControlCharactersInKeys
             // The data length is a 32-bit number on the wire; tokens are located with 32-bit offsets.
             self.maximumValueLength = min(max(maximumValueLength, 0), Int(Int32.max) - 2)
             self.maximumRetrievalLineLength = min(
@@ -279,7 +287,13 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
             return .request(.error(MemcacheRequestError(.unknownCommand)), length: lineLength)
         }
         let name = tokens[0]
-        let context = LineContext(line: line, tokens: tokens, lineLength: lineLength, buffer: buffer)
+        let context = LineContext(
+            line: line,
+            tokens: tokens,
+            lineLength: lineLength,
+            buffer: buffer,
+            controlCharacters: self.limits.allowsControlCharactersInKeys
+        )
         switch line[name.lowerBound] {
         case UInt8(ascii: "g"):
             if line.token(name, is: "get") { return context.retrieval(.get) }
@@ -338,7 +352,7 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
         }
         let noreply = context.endsWithNoreply
         let key = tokens[1]
-        guard MemcacheKeyRules.isValid(line.token(key)) else {
+        guard MemcacheKeyRules.isValid(line.token(key), controlCharacters: context.controlCharacters) else {
             return context.error(.badCommandLineFormat, noreply: noreply)
         }
         guard let flags = MemcacheNumber.unsigned32(line.token(tokens[2])),
@@ -394,6 +408,8 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
         /// The line with its `\n`.
         let lineLength: Int
         let buffer: ByteBuffer
+        /// Whether keys may hold control characters.
+        let controlCharacters: Bool
 
         /// Whether the last token is `noreply` (memcached's `set_noreply_maybe`).
         var endsWithNoreply: Bool {
@@ -456,7 +472,7 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
                 keysStart = self.tokens[1].upperBound
             }
             let keys = keysStart..<self.line.count
-            guard MemcacheKeyRules.areValidKeys(self.line.token(keys)) else {
+            guard MemcacheKeyRules.areValidKeys(self.line.token(keys), controlCharacters: self.controlCharacters) else {
                 return self.error(.badCommandLineFormat)
             }
             let request = MemcacheRetrievalRequest(
@@ -479,7 +495,7 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
                 guard valid else { return self.error(.badDeleteCommandLine, noreply: noreply) }
             }
             let key = self.tokens[1]
-            guard MemcacheKeyRules.isValid(self.line.token(key)) else {
+            guard MemcacheKeyRules.isValid(self.line.token(key), controlCharacters: self.controlCharacters) else {
                 return self.error(.badCommandLineFormat, noreply: noreply)
             }
             return self.request(.delete(key: self.slice(key), noreply: noreply))
@@ -490,7 +506,7 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
             guard self.tokens.count == 3 || self.tokens.count == 4 else { return self.unknownCommand }
             let noreply = self.endsWithNoreply
             let key = self.tokens[1]
-            guard MemcacheKeyRules.isValid(self.line.token(key)) else {
+            guard MemcacheKeyRules.isValid(self.line.token(key), controlCharacters: self.controlCharacters) else {
                 return self.error(.badCommandLineFormat, noreply: noreply)
             }
             guard let delta = MemcacheNumber.unsigned64(self.line.token(self.tokens[2])) else {
@@ -509,7 +525,7 @@ public struct MemcacheRequestDecoder: NIOSingleStepByteToMessageDecoder {
             guard self.tokens.count == 3 || self.tokens.count == 4 else { return self.unknownCommand }
             let noreply = self.endsWithNoreply
             let key = self.tokens[1]
-            guard MemcacheKeyRules.isValid(self.line.token(key)) else {
+            guard MemcacheKeyRules.isValid(self.line.token(key), controlCharacters: self.controlCharacters) else {
                 return self.error(.badCommandLineFormat, noreply: noreply)
             }
             guard let exptime = MemcacheNumber.signed32(self.line.token(self.tokens[2])) else {

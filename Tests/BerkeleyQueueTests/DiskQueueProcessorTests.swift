@@ -298,4 +298,45 @@ private func temporaryDirectory() -> String {
             #expect(try openFiles() <= before + 2)
         }
     }
+
+    @Test func aBlockedPopIsServedByALaterPush() async throws {
+        try await self.withProcessor { processor, client in
+            let producer = AwaitingClient()
+            #expect(processor.execute(.blockingPop(queues: [buffer("q")], end: .head, timeout: nil), for: client) == nil)
+            _ = await producer.run(push(["hello"], to: "q"), on: processor)
+            guard case .popped(let queue, let popped) = await client.nextReply() else {
+                Issue.record("the waiter got no message")
+                return
+            }
+            #expect(queue == buffer("q"))
+            #expect(popped == message("hello"))
+            #expect(processor.waitingClients == 0)
+        }
+    }
+
+    @Test func anUnacknowledgedReservationIsBackAtTheHeadAfterARestart() async throws {
+        let directory = temporaryDirectory()
+        try await self.withProcessor(directory: directory) { processor, client in
+            let other = AwaitingClient()
+            _ = await client.run(push(["first", "second", "third"], to: "q"), on: processor)
+            guard case .message(let reserved) = await client.run(.reserve(queue: buffer("q"), waitingAtMost: nil), on: processor),
+                case .message(let acknowledged) = await other.run(.reserve(queue: buffer("q"), waitingAtMost: nil), on: processor),
+                case .integer(1) = await other.run(.acknowledge(queue: buffer("q")), on: processor)
+            else {
+                Issue.record("reserve")
+                return
+            }
+            #expect(reserved == message("first"))
+            #expect(acknowledged == message("second"))
+            // The first client never acknowledges before the server stops.
+        }
+        try await self.withProcessor(directory: directory) { processor, client in
+            guard case .messages(let left) = await client.run(.pop(queue: buffer("q"), end: .head, count: 10), on: processor) else {
+                Issue.record("pop")
+                return
+            }
+            // The unacknowledged reservation came back to the head; the acknowledged one is gone.
+            #expect(left == [message("first"), message("third")])
+        }
+    }
 }

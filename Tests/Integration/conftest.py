@@ -6,6 +6,7 @@ server starts on --port 0 and the test reads the port it bound from its log.
 
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -28,11 +29,13 @@ DISK_PROGRAMS = {"redis-diskqueue-server", "mc-diskqueue-server"}
 class Server:
     """One running program. Its stderr is drained on a thread so it never blocks on a full pipe."""
 
-    def __init__(self, program, args=(), data_dir=None, cwd=None):
+    def __init__(self, program, args=(), data_dir=None, cwd=None, file_size_limit=None):
         self.program = program
         self.args = list(args)
         self.data_dir = data_dir
         self.cwd = cwd
+        # Bytes any one file of the server may reach (`ulimit -f`), to make a disk "full".
+        self.file_size_limit = file_size_limit
         self.process = None
         self.port = None
         self.log = []
@@ -46,8 +49,15 @@ class Server:
         if self.program in DISK_PROGRAMS and not any(a.startswith("--data-dir") for a in self.args):
             args += ["--data-dir", self.data_dir]
         self.log = []
+        limit = self.file_size_limit
+
+        def limit_file_size():
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
         self.process = subprocess.Popen(
-            args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=self.cwd
+            args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=self.cwd,
+            preexec_fn=limit_file_size,
         )
         ready = threading.Event()
 

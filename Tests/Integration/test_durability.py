@@ -203,3 +203,33 @@ def test_sigterm_finishes_in_flight_work_and_exits_zero(data_dir):
         assert client.scard("q") == acknowledged
     assert server.stop() == 0
     db_verify(data_dir)
+
+
+def test_a_full_disk_gets_errors_and_loses_nothing_acknowledged(data_dir):
+    # The database file may not grow past 24 MiB: a disk that fills up, on any machine.
+    server = Server("redis-diskqueue-server", data_dir=data_dir, file_size_limit=24 << 20).start()
+    payload = b"z" * 100_000
+    acknowledged = []
+    errors = []
+    with redis.Redis(port=server.port, socket_timeout=30) as client:
+        for index in range(1000):
+            message = b"%06d-" % index + payload
+            try:
+                assert client.sadd("full", message) == 1
+                acknowledged.append(message)
+            except redis.ResponseError as error:
+                errors.append(str(error))
+                if len(errors) >= 5:
+                    break
+    assert len(errors) >= 5, "the file-size limit was never reached"
+    assert all(error.startswith("disk store failure:") for error in errors), errors
+    assert server.is_running, "a full disk must not bring the server down"
+    assert server.stop() == 0
+
+    # Space returns (the limit is gone): every acknowledged push is there, and the files are sound.
+    server = Server("redis-diskqueue-server", data_dir=data_dir).start()
+    with redis.Redis(port=server.port) as client:
+        assert client.smismember("full", acknowledged) == [1] * len(acknowledged)
+        assert client.sadd("full", b"after") == 1
+    assert server.stop() == 0
+    db_verify(data_dir)

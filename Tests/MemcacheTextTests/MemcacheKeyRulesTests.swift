@@ -31,3 +31,28 @@ import Testing
         #expect(MemcacheTokens(ByteBuffer(string: " x y")).description == "x y")
     }
 }
+
+@Suite struct ControlCharacterKeyTests {
+    @Test func aCacheTakesControlCharactersAsMemcachedDoesAndQueuesRefuseThem() throws {
+        let input = "get \u{10}\u{11}key\r\nset \u{1f}k 0 0 1\r\nx\r\n"
+        var strict = MemcacheRequestDecoder()
+        var buffer = ByteBuffer(string: input)
+        #expect(try strict.decode(buffer: &buffer) == .error(MemcacheRequestError(.badCommandLineFormat)))
+
+        var lenient = MemcacheRequestDecoder(limits: .init(allowsControlCharactersInKeys: true))
+        buffer = ByteBuffer(string: input)
+        guard case .retrieval(let retrieval) = try lenient.decode(buffer: &buffer) else {
+            Issue.record("a cache takes keys with control characters")
+            return
+        }
+        #expect(Array(retrieval.keys) == [ByteBuffer(string: "\u{10}\u{11}key")])
+        guard case .storage(let storage) = try lenient.decode(buffer: &buffer) else {
+            Issue.record("a cache stores under keys with control characters")
+            return
+        }
+        #expect(storage.key == ByteBuffer(string: "\u{1f}k"))
+        // The length rule holds either way.
+        buffer = ByteBuffer(string: "get \(String(repeating: "\u{10}", count: 251))\r\n")
+        #expect(try lenient.decode(buffer: &buffer) == .error(MemcacheRequestError(.badCommandLineFormat)))
+    }
+}

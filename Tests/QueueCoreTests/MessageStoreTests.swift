@@ -108,11 +108,26 @@ private func message(_ text: String, flags: UInt32 = 0) -> Message {
             case 6:
                 let popped = store.pop(from: .tail)
                 #expect(popped == model.popLast())
-            case 7, 8:
+            case 7:
                 let removed = store.removeAll(equalTo: candidate.bytes)
                 let before = model.count
                 model.removeAll { $0.bytes == candidate.bytes }
                 #expect(removed == before - model.count)
+            case 8:
+                // LREM: a few copies, from either end.
+                let limit = Int(generator.next() % 3) + 1
+                let fromHead = generator.next() % 2 == 0
+                let removed = store.remove(equalTo: candidate.bytes, limit: limit, fromHead: fromHead)
+                var expected = 0
+                while expected < limit,
+                    let position = fromHead
+                        ? model.firstIndex(where: { $0.bytes == candidate.bytes })
+                        : model.lastIndex(where: { $0.bytes == candidate.bytes })
+                {
+                    model.remove(at: position)
+                    expected += 1
+                }
+                #expect(removed == expected)
             default:
                 let contained = store.contains(candidate.bytes)
                 #expect(contained == alreadyQueued)
@@ -125,6 +140,28 @@ private func message(_ text: String, flags: UInt32 = 0) -> Message {
         }
         let afterLast = store.pop(from: .head)
         #expect(afterLast == nil)
+    }
+}
+
+@Suite struct MessageStoreDuplicateTests {
+    /// Copies of one message share one index entry, so pushing and popping them never probes
+    /// through the others (which made a queue of copies quadratic).
+    @Test func copiesOfOneMessageShareOneIndexEntry() {
+        var store = MessageStore()
+        for index in 0..<10_000 {
+            let pushed = store.push(message("same"), at: index % 2 == 0 ? .tail : .head, unique: false)
+            #expect(pushed)
+        }
+        _ = store.push(message("other"), at: .tail, unique: false)
+        #expect(store.distinctContents == 2)
+        for _ in 0..<5_000 {
+            _ = store.pop(from: .head)
+            _ = store.pop(from: .tail)
+        }
+        #expect(store.count == 1)
+        #expect(store.distinctContents == 1)
+        let left = store.pop(from: .head)
+        #expect(left == message("same"))
     }
 }
 

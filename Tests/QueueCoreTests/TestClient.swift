@@ -6,12 +6,22 @@ import QueueCore
 final class TestClient: QueueClient, @unchecked Sendable {
     let embeddedLoop = EmbeddedEventLoop()
     var delivered: [QueueReply] = []
+    /// A client that has disconnected refuses deliveries.
+    var isGone = false
 
     var eventLoop: any EventLoop { self.embeddedLoop }
 
     func deliver(_ replies: [QueueReply]) -> Bool {
+        guard !self.isGone else { return false }
         self.delivered += replies
         return true
+    }
+
+    /// Runs what processors handed to this client's loop; returns what it received.
+    func received() -> [QueueReply] {
+        self.embeddedLoop.run()
+        defer { self.delivered = [] }
+        return self.delivered
     }
 }
 
@@ -32,6 +42,12 @@ extension QueueReply {
     var names: [String]? { if case .names(let value) = self { value.map { String(buffer: $0) }.sorted() } else { nil } }
     var pushed: (added: Int, length: Int)? { if case .pushed(let added, let length) = self { (added, length) } else { nil } }
     var failure: QueueError? { if case .failure(let error) = self { error } else { nil } }
+    var poppedText: (queue: String, message: String)? {
+        if case .popped(let queue, let message) = self { (String(buffer: queue), String(buffer: message.bytes)) } else { nil }
+    }
+    var messageText: String?? {
+        if case .message(let message) = self { .some(message.map { String(buffer: $0.bytes) }) } else { nil }
+    }
 }
 
 func buffer(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }

@@ -61,7 +61,10 @@ public final class DiskQueueProcessor: QueueProcessor {
     static let maximumCommandsPerTransaction = 2000
     /// Messages of a deleted queue purged per transaction, between batches of client commands.
     static let purgeSliceSize = 500
-    static let checkpointInterval: Double = 30
+    /// How often to ask for a checkpoint; Berkeley DB takes one only when 8 MiB of log (or a
+    /// minute) has passed since the last.
+    static let checkpointInterval: Double = 0.1
+    static let checkpointLogKilobytes: UInt32 = 8 << 10
     /// The longest the thread sleeps without work, so timers and flushes stay on time.
     static let idleWait: Double = 0.25
 
@@ -70,6 +73,7 @@ public final class DiskQueueProcessor: QueueProcessor {
     private let pending = PendingOperations()
     private let directoryLock: DataDirectoryLock
     private let queues = Atomic<Int>(0)
+    private let waiters = Atomic<Int>(0)
     private let stopped = StopSignal()
 
     /// Opens (creating if needed) the data directory, runs recovery, and starts the database thread.
@@ -109,6 +113,8 @@ public final class DiskQueueProcessor: QueueProcessor {
 
     public var queueCount: Int { self.queues.load(ordering: .relaxed) }
 
+    public var waitingClients: Int { self.waiters.load(ordering: .relaxed) }
+
     public func execute(_ command: QueueCommand, for client: any QueueClient) -> QueueReply? {
         guard self.pending.append(.init(work: .command(command), client: client)) else {
             return .failure(.shuttingDown)
@@ -134,6 +140,8 @@ public final class DiskQueueProcessor: QueueProcessor {
         // environment (the directory lock sees to that), recovery works from the log alone, and
         // private regions make every Berkeley DB call cheaper.
         environment.usesPrivateRegions = true
+        // Smaller log files than Berkeley DB's default let checkpoints free disk space sooner.
+        environment.logFileMaxSize = 16 << 20
         let store = try DiskQueueStore(
             directory: self.configuration.directory,
             settings: .init(
@@ -161,7 +169,10 @@ public final class DiskQueueProcessor: QueueProcessor {
 
     fileprivate var pendingOperations: PendingOperations { self.pending }
     fileprivate var log: Logger { self.logger }
-    fileprivate func publish(queueCount: Int) { self.queues.store(queueCount, ordering: .relaxed) }
+    fileprivate func publish(queueCount: Int, waitingClients: Int) {
+        self.queues.store(queueCount, ordering: .relaxed)
+        self.waiters.store(waitingClients, ordering: .relaxed)
+    }
     fileprivate func finished() {
         self.directoryLock.release()
         self.logger.info("disk queue closed")
@@ -187,6 +198,7 @@ private final class DatabaseThread {
     var store: DiskQueueStore?
     var waiting = WaitingRoom()
     var handoffs: [Handoff] = []
+    var reopenFailures = 0
 
     init(processor: DiskQueueProcessor, store: DiskQueueStore) {
         self.processor = processor
@@ -225,18 +237,23 @@ private final class DatabaseThread {
             }
             let now = DispatchTime.now()
             if unflushedWrites && self.configuration.durability == .everySecond && Self.seconds(from: lastFlush, to: now) >= 1 {
-                unflushedWrites = !self.attempt("flushing the log") { try $0.environment.flushLog() }
+                unflushedWrites = self.attempt("flushing the log") { try $0.environment.flushLog() } != nil
                 lastFlush = now
             }
             if Self.seconds(from: lastCheckpoint, to: now) >= DiskQueueProcessor.checkpointInterval {
-                // Bounds recovery time and lets Berkeley DB remove log files nothing needs any more.
-                _ = self.attempt("checkpointing") { try $0.environment.checkpoint(minimumKilobytes: 1024) }
+                // Keeps the data written into the database file, not only into the log: recovery
+                // stays short, log files nothing needs any more are removed, and a full disk that
+                // gets a little room back has enough to recover in.
+                _ = self.attempt("checkpointing") {
+                    try $0.environment.checkpoint(minimumKilobytes: DiskQueueProcessor.checkpointLogKilobytes, minimumMinutes: 1)
+                }
                 lastCheckpoint = now
             }
             if isStopping && batch.isEmpty {
                 break
             }
         }
+        // Whatever cannot be flushed now was never acknowledged; recovery at the next start sorts it.
         _ = self.attempt("closing") { store in
             try store.environment.flushLog()
             try store.environment.checkpoint(force: true)
@@ -275,15 +292,16 @@ private final class DatabaseThread {
         var handoffs = self.handoffs
         self.handoffs = []
         if wrote && self.configuration.durability == .always {
-            if !self.attempt("flushing the log", { try $0.environment.flushLog() }) {
-                // Nothing of this batch is known to be on disk: none of it is acknowledged.
-                let failure = QueueReply.failure(.storageFailure("the log could not be written"))
+            if let error = self.attempt("flushing the log", { try $0.environment.flushLog() }) {
+                // Nothing of this batch is known to be on disk: none of it is acknowledged (and
+                // reopening the environment has discarded it).
+                let failure = QueueReply.failure(.storageFailure(Self.describe(error)))
                 replies = replies.map { $0 == nil ? nil : failure }
                 handoffs = handoffs.map { Handoff(client: $0.client, reply: failure, ifUndelivered: nil) }
             }
         }
         // Before the replies, so that a client that saw its push counted sees it in INFO too.
-        self.processor.publish(queueCount: self.store?.catalog.count ?? 0)
+        self.processor.publish(queueCount: self.store?.catalog.count ?? 0, waitingClients: self.waiting.waitingClients)
         self.deliver(replies, for: batch)
         self.deliver(handoffs)
         return wrote
@@ -324,7 +342,7 @@ private final class DatabaseThread {
             if Self.needsRecovery(error) {
                 self.store = self.reopen(after: store)
             }
-            guard operations.count > 1 else {
+            guard operations.count > 1, self.store != nil else {
                 replies.append(.failure(.storageFailure(Self.describe(error))))
                 return false
             }
@@ -516,25 +534,28 @@ private final class DatabaseThread {
         }
     }
 
-    /// Runs `body` on the store; logs a failure, and reopens the environment after a panic.
+    /// Runs `body` on the store; logs a failure, and reopens the environment when the failure
+    /// leaves it unusable.
     ///
-    /// - Returns: Whether `body` succeeded.
-    private func attempt(_ what: String, _ body: (DiskQueueStore) throws -> Void) -> Bool {
-        guard let current = self.store else { return false }
+    /// - Returns: The error, or nil when `body` succeeded.
+    private func attempt(_ what: String, _ body: (DiskQueueStore) throws -> Void) -> (any Error)? {
+        guard let current = self.store else { return DiskQueueError.dataDirectory("the disk store is unavailable") }
         do {
             try body(current)
-            return true
+            return nil
         } catch {
             self.logger.error("disk queue: \(what) failed: \(error)")
             if Self.needsRecovery(error) {
                 self.store = self.reopen(after: current)
             }
-            return false
+            return error
         }
     }
 
-    /// After Berkeley DB panicked (a full disk can do that): close what can be closed and open
-    /// again, which runs recovery. Until that works, commands fail with an error reply.
+    /// After Berkeley DB panicked, or could not write its log (a full disk): close what can be
+    /// closed and open again. Recovery then discards every commit whose log never reached the
+    /// disk: exactly those that were never acknowledged. Until opening works again (the disk has
+    /// room), commands fail with an error reply; the thread retries every time round.
     private func reopen(after failed: DiskQueueStore? = nil) -> DiskQueueStore? {
         if let failed {
             try? failed.close()
@@ -542,17 +563,24 @@ private final class DatabaseThread {
         do {
             let store = try self.processor.openStore()
             self.logger.notice("disk queue reopened after recovery")
+            self.reopenFailures = 0
             // Reservations went back to their queues on reopening; nobody holds them any more.
             self.waiting.forgetReservations()
             return store
         } catch {
-            self.logger.error("disk queue: reopening failed, retrying: \(error)")
+            // Once, then every 30 s or so: the thread retries four times a second.
+            if self.reopenFailures % 120 == 0 {
+                self.logger.error("disk queue: reopening failed, retrying: \(error)")
+            }
+            self.reopenFailures += 1
             return nil
         }
     }
 
+    /// A Berkeley DB panic, or a disk too full to write the log: the environment must be reopened.
     private static func needsRecovery(_ error: any Error) -> Bool {
-        (error as? BerkeleyDBError)?.needsRecovery ?? false
+        guard let error = error as? BerkeleyDBError else { return false }
+        return error.needsRecovery || error.isOutOfSpace
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -275,26 +275,34 @@ final class DiskQueueStore {
         var added = 0
         for message in messages {
             let digest = message.bytes.withUnsafeReadableBytes { self.digest.digest($0) }
-            if unique, try self.findMessage(message.bytes, digest: digest, in: record, transaction) != nil {
-                continue
+            let sequence = end == .tail ? record.nextTailSequence : record.nextHeadSequence
+            let indexed = try StorageKeys.withPair(record.id, digest) { key in
+                try StorageKeys.withInteger(sequence) { value in
+                    if unique {
+                        // The usual case, a message not queued yet, takes one lookup: the insert
+                        // itself fails when the digest is already known.
+                        if try self.index.put(value, forKey: key, in: transaction, mode: .noOverwrite) {
+                            return true
+                        }
+                        // An equal message is queued, or (rarely) another one shares the digest.
+                        if try self.findMessage(message.bytes, digest: digest, in: record, transaction) != nil {
+                            return false
+                        }
+                    }
+                    try self.index.put(value, forKey: key, in: transaction)
+                    return true
+                }
             }
-            let sequence: UInt64
+            guard indexed else { continue }
             switch end {
-            case .tail:
-                sequence = record.nextTailSequence
-                record.nextTailSequence += 1
-            case .head:
-                sequence = record.nextHeadSequence
-                record.nextHeadSequence -= 1
+            case .tail: record.nextTailSequence += 1
+            case .head: record.nextHeadSequence -= 1
             }
             self.valueScratch.removeAll(keepingCapacity: true)
             withUnsafeBytes(of: message.flags.bigEndian) { self.valueScratch.append(contentsOf: $0) }
             self.valueScratch.append(contentsOf: message.bytes.readableBytesView)
             try StorageKeys.withPair(record.id, sequence) { key in
                 try self.messages.put(self.valueScratch, forKey: key, in: transaction)
-            }
-            try StorageKeys.withPair(record.id, digest) { key in
-                try StorageKeys.withInteger(sequence) { try self.index.put($0, forKey: key, in: transaction) }
             }
             added += 1
         }

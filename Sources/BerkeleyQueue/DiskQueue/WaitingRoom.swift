@@ -38,6 +38,8 @@ struct WaitingRoom {
     private(set) var reservations: [ObjectIdentifier: [ByteBuffer: Reservation]] = [:]
     private var nextReservationID: UInt64 = 1
 
+    var waitingClients: Int { self.waiterByClient.count }
+
     var isEmpty: Bool { self.waiterByClient.isEmpty && self.reservations.isEmpty }
 
     mutating func add(_ waiter: Waiter) {

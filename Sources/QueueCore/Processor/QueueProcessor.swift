@@ -14,6 +14,9 @@ public protocol QueueProcessor: AnyObject, Sendable {
     /// How many queues exist, read without waiting for commands in flight (for INFO).
     var queueCount: Int { get }
 
+    /// How many clients are blocked waiting for a message (INFO's `blocked_clients`).
+    var waitingClients: Int { get }
+
     /// Forgets `client` (its connection closed): its waits end and its reservations go back to
     /// their queues.
     func clientDisconnected(_ client: any QueueClient)

@@ -63,20 +63,13 @@ struct MessageIndex: ~Copyable {
         }
     }
 
-    /// Calls `body` with the sequence of every entry whose tag matches `hash`.
-    func forEach(hash: UInt32, _ body: (UInt32) -> Void) {
-        let tag = Self.tag(hash)
-        var position = Int(hash) & self.mask
-        while self.tags[position] != 0 {
-            if self.tags[position] == tag {
-                body(self.sequences[position])
-            }
-            position = (position + 1) & self.mask
-        }
-    }
-
     func sequence(at position: Int) -> UInt32 {
         self.sequences[position]
+    }
+
+    /// Points the entry at `position` at another sequence of the same content (same hash).
+    mutating func replaceSequence(at position: Int, with sequence: UInt32) {
+        self.sequences[position] = sequence
     }
 
     /// Adds an entry; `hashOf` gives the hash of any sequence already indexed (for growing).

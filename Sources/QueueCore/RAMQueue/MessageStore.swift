@@ -10,10 +10,13 @@ import Darwin
 /// The messages of one RAM queue: FIFO order plus an index by content, so that pushes can skip
 /// equal messages and SREM can take one out of the middle, both in O(1).
 ///
-/// Each message is one exact-size allocation (`[UInt32 length][bytes]`) referenced from a 16-byte
+/// Each message is one exact-size allocation (`[UInt32 length][bytes]`) referenced from a 24-byte
 /// slot; slots sit in a ring, numbered by wrapping 32-bit sequences, so a sequence finds its slot
-/// by subtraction. A message removed from the middle leaves an empty slot behind, and the ring is
-/// compacted once empty slots outnumber messages. About 140 bytes per 100-byte message in all.
+/// by subtraction. Equal messages (a queue that allows duplicates) are threaded through their
+/// slots into a circle in queue order, and the index holds only the oldest of each content: a
+/// thousand copies of one message cost one index entry and no probing. A message removed from the
+/// middle leaves an empty slot behind, and the ring is compacted once empty slots outnumber
+/// messages. About 150 bytes per 100-byte message in all.
 ///
 /// Not thread-safe: the owning queue's lock guards it.
 struct MessageStore: ~Copyable {
@@ -22,11 +25,16 @@ struct MessageStore: ~Copyable {
         var storage: UnsafeMutableRawPointer?
         var hash: UInt32
         var flags: UInt32
+        /// The neighbours among equal messages, in queue order, as a circle: the oldest's
+        /// `previousEqual` is the newest. Its own sequence when the message has no equal.
+        var previousEqual: UInt32
+        var nextEqual: UInt32
     }
 
     private var slots = Deque<Slot>()
     /// The sequence of `slots[0]`.
     private var headSequence: UInt32 = 0
+    /// The oldest message of each content.
     private var index = MessageIndex()
     /// Empty slots between the first and the last message.
     private var holes = 0
@@ -36,6 +44,9 @@ struct MessageStore: ~Copyable {
     /// Bytes of message content queued.
     private(set) var contentBytes = 0
 
+    /// How many different contents are queued (the index's size).
+    var distinctContents: Int { self.index.count }
+
     init() {}
 
     deinit {
@@ -44,15 +55,6 @@ struct MessageStore: ~Copyable {
         }
     }
 
-    /// Bytes this queue holds beyond its message content: slots, index and allocation headers.
-    var overheadBytes: Int {
-        self.slots.count * MemoryLayout<Slot>.stride + self.index.allocatedBytes
-            + self.count * Self.perMessageOverhead
-    }
-
-    /// The length header plus malloc's own header, per message.
-    static let perMessageOverhead = MemoryLayout<UInt32>.size + 8
-
     // MARK: Operations
 
     /// Queues `message` at `end`. With `unique`, a message equal to one already queued is skipped.
@@ -60,22 +62,35 @@ struct MessageStore: ~Copyable {
     /// - Returns: Whether the message was queued.
     mutating func push(_ message: Message, at end: QueueEnd, unique: Bool) -> Bool {
         let hash = Self.hash(message.bytes)
-        if unique && self.find(message.bytes, hash: hash) != nil {
+        let position = self.find(message.bytes, hash: hash)
+        if unique && position != nil {
             return false
         }
         let storage = Self.store(message.bytes)
-        let slot = Slot(storage: storage, hash: hash, flags: message.flags)
         let sequence: UInt32
         switch end {
         case .tail:
             sequence = self.headSequence &+ UInt32(truncatingIfNeeded: self.slots.count)
-            self.slots.append(slot)
+            self.slots.append(Slot(storage: storage, hash: hash, flags: message.flags, previousEqual: sequence, nextEqual: sequence))
         case .head:
             self.headSequence &-= 1
             sequence = self.headSequence
-            self.slots.prepend(slot)
+            self.slots.prepend(Slot(storage: storage, hash: hash, flags: message.flags, previousEqual: sequence, nextEqual: sequence))
         }
-        Self.indexInsert(&self.index, sequence: sequence, hash: hash, slots: self.slots, head: self.headSequence)
+        if let position {
+            // Join the circle of equal messages: as the newest at the tail, as the oldest at the head.
+            let oldest = self.index.sequence(at: position)
+            let newest = self[oldest].previousEqual
+            self[sequence].previousEqual = newest
+            self[sequence].nextEqual = oldest
+            self[newest].nextEqual = sequence
+            self[oldest].previousEqual = sequence
+            if end == .head {
+                self.index.replaceSequence(at: position, with: sequence)
+            }
+        } else {
+            Self.indexInsert(&self.index, sequence: sequence, hash: hash, slots: self.slots, head: self.headSequence)
+        }
         self.count += 1
         self.contentBytes += message.bytes.readableBytes
         return true
@@ -89,31 +104,8 @@ struct MessageStore: ~Copyable {
         }
         let slot = self.slots[offset]
         let message = Message(bytes: Self.load(slot.storage!), flags: slot.flags)
-        let sequence = self.headSequence &+ UInt32(truncatingIfNeeded: offset)
-        let position = self.index.find(hash: slot.hash) { $0 == sequence }!
-        Self.indexRemove(&self.index, at: position, slots: self.slots, head: self.headSequence)
-        self.removeSlot(at: offset)
+        self.remove(sequence: self.headSequence &+ UInt32(truncatingIfNeeded: offset))
         return message
-    }
-
-    /// Whether a message equal to `bytes` is queued.
-    func contains(_ bytes: ByteBuffer) -> Bool {
-        self.find(bytes, hash: Self.hash(bytes)) != nil
-    }
-
-    /// Removes every message equal to `bytes`, wherever it stands.
-    ///
-    /// - Returns: How many were removed.
-    mutating func removeAll(equalTo bytes: ByteBuffer) -> Int {
-        let hash = Self.hash(bytes)
-        var removed = 0
-        while let position = self.find(bytes, hash: hash) {
-            let offset = Int(self.index.sequence(at: position) &- self.headSequence)
-            Self.indexRemove(&self.index, at: position, slots: self.slots, head: self.headSequence)
-            self.removeSlot(at: offset)
-            removed += 1
-        }
-        return removed
     }
 
     /// The message at `end`, left in place.
@@ -141,6 +133,18 @@ struct MessageStore: ~Copyable {
         return found
     }
 
+    /// Whether a message equal to `bytes` is queued.
+    func contains(_ bytes: ByteBuffer) -> Bool {
+        self.find(bytes, hash: Self.hash(bytes)) != nil
+    }
+
+    /// Removes every message equal to `bytes`, wherever it stands.
+    ///
+    /// - Returns: How many were removed.
+    mutating func removeAll(equalTo bytes: ByteBuffer) -> Int {
+        self.remove(equalTo: bytes, limit: .max, fromHead: true)
+    }
+
     /// Removes up to `limit` messages equal to `bytes`: the oldest first when `fromHead`, else the
     /// newest first.
     ///
@@ -148,28 +152,51 @@ struct MessageStore: ~Copyable {
     mutating func remove(equalTo bytes: ByteBuffer, limit: Int, fromHead: Bool) -> Int {
         let hash = Self.hash(bytes)
         var removed = 0
-        // One at a time: a removal may compact the ring, which renumbers every sequence.
-        while removed < limit {
-            var chosen: Int?
-            bytes.withUnsafeReadableBytes { wanted in
-                self.index.forEach(hash: hash) { sequence in
-                    let offset = Int(sequence &- self.headSequence)
-                    guard Self.equals(self.slots[offset].storage!, wanted) else { return }
-                    if let best = chosen, fromHead ? best <= offset : best >= offset { return }
-                    chosen = offset
-                }
-            }
-            guard let offset = chosen else { break }
-            let sequence = self.headSequence &+ UInt32(truncatingIfNeeded: offset)
-            let position = self.index.find(hash: self.slots[offset].hash) { $0 == sequence }!
-            Self.indexRemove(&self.index, at: position, slots: self.slots, head: self.headSequence)
-            self.removeSlot(at: offset)
+        // One at a time, finding the circle again: a removal may compact the ring, which
+        // renumbers every sequence.
+        while removed < limit, let position = self.find(bytes, hash: hash) {
+            let oldest = self.index.sequence(at: position)
+            self.remove(sequence: fromHead ? oldest : self[oldest].previousEqual)
             removed += 1
         }
         return removed
     }
 
     // MARK: Slots
+
+    private subscript(sequence: UInt32) -> Slot {
+        get { self.slots[Int(sequence &- self.headSequence)] }
+        set { self.slots[Int(sequence &- self.headSequence)] = newValue }
+    }
+
+    /// The index position of the oldest message equal to `bytes`.
+    private func find(_ bytes: ByteBuffer, hash: UInt32) -> Int? {
+        bytes.withUnsafeReadableBytes { wanted in
+            self.index.find(hash: hash) { sequence in
+                Self.equals(self[sequence].storage!, wanted)
+            }
+        }
+    }
+
+    /// Takes a message out of its circle of equals and the index, then frees its slot.
+    private mutating func remove(sequence: UInt32) {
+        let slot = self[sequence]
+        if slot.nextEqual == sequence {
+            let position = self.index.find(hash: slot.hash) { $0 == sequence }!
+            Self.indexRemove(&self.index, at: position, slots: self.slots, head: self.headSequence)
+        } else {
+            let previous = slot.previousEqual
+            let next = slot.nextEqual
+            self[previous].nextEqual = next
+            self[next].previousEqual = previous
+            // The oldest of the circle is the one whose previous (the newest) comes after it.
+            if (previous &- self.headSequence) > (sequence &- self.headSequence) {
+                let position = self.index.find(hash: slot.hash) { $0 == sequence }!
+                self.index.replaceSequence(at: position, with: next)
+            }
+        }
+        self.removeSlot(at: Int(sequence &- self.headSequence))
+    }
 
     // The index asks for the hash of entries it moves; it finds them in the slots. Both helpers
     // borrow `slots` beside the mutated `index`, so the ring is never copied.
@@ -181,16 +208,6 @@ struct MessageStore: ~Copyable {
 
     private static func indexRemove(_ index: inout MessageIndex, at position: Int, slots: Deque<Slot>, head: UInt32) {
         index.remove(at: position) { slots[Int($0 &- head)].hash }
-    }
-
-    /// The index position of a message equal to `bytes`.
-    private func find(_ bytes: ByteBuffer, hash: UInt32) -> Int? {
-        bytes.withUnsafeReadableBytes { wanted in
-            self.index.find(hash: hash) { sequence in
-                let slot = self.slots[Int(sequence &- self.headSequence)]
-                return Self.equals(slot.storage!, wanted)
-            }
-        }
     }
 
     /// Frees the message in the slot at `offset` and keeps both ends of the ring on a message.
@@ -218,17 +235,34 @@ struct MessageStore: ~Copyable {
         }
     }
 
-    /// Drops the holes and renumbers the messages; O(n), paid for by the removals that made them.
+    /// Drops the holes and renumbers the messages, their circles and the index; O(n), paid for
+    /// by the removals that made the holes.
     private mutating func compact() {
-        self.slots = Deque(self.slots.lazy.filter { $0.storage != nil })
+        let head = self.headSequence
+        var newOffsets = [UInt32](repeating: 0, count: self.slots.count)
+        var compacted = Deque<Slot>()
+        compacted.reserveCapacity(self.count)
+        for (offset, slot) in self.slots.enumerated() where slot.storage != nil {
+            newOffsets[offset] = UInt32(truncatingIfNeeded: compacted.count)
+            compacted.append(slot)
+        }
+        for offset in compacted.indices {
+            compacted[offset].previousEqual = head &+ newOffsets[Int(compacted[offset].previousEqual &- head)]
+            compacted[offset].nextEqual = head &+ newOffsets[Int(compacted[offset].nextEqual &- head)]
+        }
+        self.slots = compacted
         self.holes = 0
-        Self.rebuildIndex(&self.index, slots: self.slots, head: self.headSequence)
+        Self.rebuildIndex(&self.index, slots: self.slots, head: head)
     }
 
+    /// Indexes the oldest message of each content.
     private static func rebuildIndex(_ index: inout MessageIndex, slots: Deque<Slot>, head: UInt32) {
+        let oldest = slots.indices.lazy.filter { offset in
+            Int(slots[offset].previousEqual &- head) >= offset
+        }
         index.rebuild(
-            count: slots.count,
-            slots.enumerated().lazy.map { (head &+ UInt32(truncatingIfNeeded: $0.offset), $0.element.hash) }
+            count: oldest.count,
+            oldest.map { (head &+ UInt32(truncatingIfNeeded: $0), slots[$0].hash) }
         )
     }
 

@@ -33,9 +33,9 @@ public final class RAMQueueProcessor: QueueProcessor {
         }
     }
 
-    /// What one message is charged against the memory limit beyond its bytes: its slot, its share
-    /// of the index and its allocation headers.
-    static let chargePerMessage = 40
+    /// What one message is charged against the memory limit beyond its bytes: its 24-byte slot,
+    /// its share of the index and its allocation headers.
+    static let chargePerMessage = 48
 
     public let configuration: Configuration
     private let shards: [NIOLockedValueBox<[ByteBuffer: RAMQueue]>]
@@ -58,6 +58,8 @@ public final class RAMQueueProcessor: QueueProcessor {
     public var memoryInUse: Int { self.chargedBytes.load(ordering: .relaxed) }
 
     public var queueCount: Int { self.existingQueues.load(ordering: .relaxed) }
+
+    public var waitingClients: Int { self.waiting.withLockedValue { $0.count } }
 
     public func execute(_ command: QueueCommand, for client: any QueueClient) -> QueueReply? {
         switch command {

@@ -18,7 +18,13 @@ struct MemcacheSession<Store: MemcacheStore>: WireSession {
     init(server: ServerContext) {
         self.server = server
         self.store = Store(server: server)
-        self.decoder = MemcacheRequestDecoder(limits: .init(maximumValueLength: server.configuration.maximumMessageSize))
+        self.decoder = MemcacheRequestDecoder(
+            limits: .init(
+                maximumValueLength: server.configuration.maximumMessageSize,
+                // Queue names keep SPEC §4's key rule; the cache takes keys as memcached does.
+                allowsControlCharactersInKeys: server.configuration.store == .cache
+            )
+        )
         self.decoder.requiresAuthentication = server.memcacheCredentials != nil
     }
 

@@ -102,8 +102,13 @@ extension RESPSession {
                 name = argv[index + 1]
                 index += 2
             } else {
-                let option = String(buffer: argv[index])
-                return connection.reply { $0.writeRESPError("Syntax error in HELLO option '\(option)'") }
+                let option = argv[index]
+                return connection.reply { output in
+                    var message = ByteBuffer(string: "Syntax error in HELLO option '")
+                    message.writeCString(option)
+                    message.writeStaticString("'")
+                    output.writeRESPError(message: message)
+                }
             }
         }
         if let credentials {
@@ -204,9 +209,14 @@ extension RESPSession {
         let argv = self.argv
         let name = CommandName(argv[1])
         guard let spec = command.spec.subcommands.first(where: { CommandName(String($0.name.split(separator: "|")[1])) == name }) else {
-            let typed = String(buffer: argv[1])
+            let typed = argv[1]
             let container = command.spec.name.uppercased()
-            connection.reply { $0.writeRESPError("unknown subcommand '\(typed.prefix(128))'. Try \(container) HELP.") }
+            connection.reply { output in
+                var message = ByteBuffer(string: "unknown subcommand '")
+                message.writeCString(typed, limit: 128)
+                message.writeString("'. Try \(container) HELP.")
+                output.writeRESPError(message: message)
+            }
             return nil
         }
         guard spec.accepts(argumentCount: argv.count) else {

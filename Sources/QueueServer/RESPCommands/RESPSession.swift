@@ -179,16 +179,25 @@ extension ByteBuffer {
     mutating func writeUnknownCommandError(_ argv: [ByteBuffer]) {
         var message = ByteBuffer()
         message.writeStaticString("unknown command '")
-        message.writeImmutableBuffer(argv[0].getSlice(at: argv[0].readerIndex, length: min(128, argv[0].readableBytes))!)
+        message.writeCString(argv[0], limit: 128)
         message.writeStaticString("', with args beginning with: ")
         var arguments = ByteBuffer()
         for argument in argv.dropFirst() where arguments.readableBytes < 128 {
             let room = 128 - arguments.readableBytes
             arguments.writeInteger(UInt8(ascii: "'"))
-            arguments.writeImmutableBuffer(argument.getSlice(at: argument.readerIndex, length: min(room, argument.readableBytes))!)
+            arguments.writeCString(argument, limit: room)
             arguments.writeStaticString("' ")
         }
         message.writeImmutableBuffer(arguments)
         self.writeRESPError(message: message)
+    }
+
+    /// Writes `bytes` as C's `%.*s` prints them: up to `limit` bytes, stopping at a NUL. Error
+    /// messages quoting what a client sent must match Redis's byte for byte, whatever the bytes.
+    mutating func writeCString(_ bytes: ByteBuffer, limit: Int = .max) {
+        let view = bytes.readableBytesView
+        let end = view.firstIndex(of: 0) ?? view.endIndex
+        let length = min(limit, end - view.startIndex)
+        self.writeImmutableBuffer(bytes.getSlice(at: bytes.readerIndex, length: length)!)
     }
 }

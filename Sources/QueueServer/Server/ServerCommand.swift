@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import BerkeleyQueue
 import Logging
 import NIOPosix
@@ -16,6 +19,8 @@ public struct ServerCommand<Program: ProgramProfile>: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
+        // Past a file-size limit (`ulimit -f`) a write should fail like a full disk, not kill us.
+        signal(SIGXFSZ, SIG_IGN)
         let configuration = ServerConfiguration(self.options)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -62,6 +62,7 @@ enum ServerInfo {
             ("Clients", [
                 "connected_clients:\(server.registry.count)",
                 "maxclients:\(configuration.maximumClients)",
+                "blocked_clients:\(server.processor?.waitingClients ?? 0)",
             ]),
             ("Memory", [
                 "used_memory:\(rss)",
