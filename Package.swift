@@ -69,6 +69,8 @@ let package = Package(
             ]
         ),
 
+        // Helpers shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ASCIIBytesTests", dependencies: ["ASCIIBytes", nio]),
         .testTarget(
             name: "RESPTests",
@@ -76,9 +78,9 @@ let package = Package(
         ),
         .testTarget(
             name: "MemcacheTextTests",
-            dependencies: ["MemcacheText", nio, .product(name: "NIOTestUtils", package: "swift-nio")]
+            dependencies: ["MemcacheText", "TestSupport", nio, .product(name: "NIOTestUtils", package: "swift-nio")]
         ),
-        .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore", nio, nioEmbedded]),
+        .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore", "TestSupport", nio, nioEmbedded]),
         .testTarget(name: "BerkeleyQueueTests", dependencies: ["BerkeleyQueue", "QueueCore", nio, nioEmbedded]),
         .testTarget(
             name: "QueueServerTests",

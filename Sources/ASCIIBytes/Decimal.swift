@@ -69,14 +69,7 @@ extension ByteBuffer {
     public mutating func writeDecimal(_ value: UInt64) -> Int {
         let count = ASCIIDecimal.digitCount(value)
         return self.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { target in
-            var rest = value
-            var position = count
-            repeat {
-                position -= 1
-                target[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while position > 0
-            return count
+            ASCIIDecimal.write(value, into: target)
         }
     }
 

@@ -270,7 +270,7 @@ private func temporaryDirectory() -> String {
 
     @Test func aSecondServerCannotOpenTheSameDirectory() async throws {
         let directory = temporaryDirectory()
-        try await self.withProcessor(directory: directory) { _, _ in
+        _ = try await self.withProcessor(directory: directory) { _, _ in
             #expect(throws: DiskQueueError.self) {
                 _ = try DiskQueueProcessor(configuration: .init(directory: directory), logger: Logger(label: "test"))
             }

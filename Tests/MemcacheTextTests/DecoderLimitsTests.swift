@@ -1,5 +1,6 @@
 import MemcacheText
 import NIOCore
+import TestSupport
 import Testing
 
 /// Oversized values, long lines and what the decoder holds in memory meanwhile.

@@ -1,5 +1,6 @@
 import MemcacheText
 import NIOCore
+import TestSupport
 import Testing
 
 /// Every recorded memcached exchange, replayed through the codec: same bytes out, same close —

@@ -1,5 +1,6 @@
 import Dispatch
 import NIOCore
+import TestSupport
 import Testing
 @testable import QueueCore
 
@@ -20,7 +21,7 @@ struct KeyValueCacheConcurrencyTests {
         // Small enough that evictions happen all the time, two shards so keys collide in each.
         let cache = KeyValueCacheTesting.makeCache(memoryLimit: 64 * 1024, maximumItemSize: 4 * 1024, shardCount: 2, clock: clock)
         let soundReads = onThreads(8) { worker in
-            var generator = KeyValueCacheRandom(seed: UInt64(worker) + 1)
+            var generator = SplitMix64(seed: UInt64(worker) + 1)
             var held: [KeyValueCache.Item] = []
             for _ in 0..<20_000 {
                 let key = kvBuffer("key\(generator.next() % 97)")

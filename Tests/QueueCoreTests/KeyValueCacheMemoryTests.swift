@@ -1,4 +1,5 @@
 import NIOCore
+import TestSupport
 import Testing
 @testable import QueueCore
 
@@ -77,7 +78,7 @@ struct KeyValueCacheMemoryTests {
         let limit = 256 * 1024
         let cache = KeyValueCacheTesting.makeCache(memoryLimit: limit, maximumItemSize: 16 * 1024, shardCount: 4, clock: clock)
         #expect(cache.shardCount == 4)
-        var generator = KeyValueCacheRandom(seed: 7)
+        var generator = SplitMix64(seed: 7)
         for step in 0..<5_000 {
             let key = "key\(generator.next() % 2_000)"
             let length = Int(generator.next() % 9_000)
@@ -113,18 +114,5 @@ struct KeyValueCacheMemoryTests {
         // The largest item memcached would accept fits.
         let largest = ByteBuffer(repeating: 1, count: (1 << 20) - 59 - 1)
         #expect(cache.store(.set, key: kvBuffer("k"), value: largest, flags: 0, exptime: 0) == .stored)
-    }
-}
-
-/// A tiny deterministic generator, so failures reproduce.
-struct KeyValueCacheRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

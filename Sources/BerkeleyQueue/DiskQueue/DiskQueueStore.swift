@@ -215,16 +215,9 @@ final class DiskQueueStore {
             }
             return .done
         case .names(let pattern):
-            let glob = pattern.map(GlobPattern.init)
-            return .names(self.catalog.keys.filter { glob?.matches($0) ?? true })
+            return .matchingNames(self.catalog.keys, pattern: pattern)
         case .scan(let cursor, let pattern, let count):
-            let page = QueueNameScan.page(
-                of: self.catalog.keys,
-                after: cursor,
-                matching: pattern.map(GlobPattern.init),
-                count: count
-            )
-            return .scanPage(cursor: page.cursor, names: page.names)
+            return .scanning(self.catalog.keys, after: cursor, pattern: pattern, count: count)
         case .statistics:
             return .statistics(
                 self.catalog.map { QueueStatistics(name: $0.key, added: $0.value.added, removed: $0.value.removed) }
@@ -321,7 +314,7 @@ final class DiskQueueStore {
     }
 
     func pop(from name: ByteBuffer, at end: QueueEnd, count: Int, in transaction: Transaction) throws -> [Message] {
-        guard count > 0, var record = self.catalog[name] else { return [] }
+        guard count > 0, let record = self.catalog[name] else { return [] }
         var popped: [Message] = []
         try transaction.withCursor(on: self.messages) { cursor in
             while popped.count < count {
@@ -345,27 +338,20 @@ final class DiskQueueStore {
                 popped.append(found.message)
             }
         }
-        guard !popped.isEmpty else { return popped }
-        self.touch(name)
-        record.removed += popped.count
-        self.update(record, named: name)
+        self.noteRemoval(of: popped.count, from: record, named: name)
         return popped
     }
 
     private func remove(_ members: [ByteBuffer], from name: ByteBuffer, in transaction: Transaction) throws -> Int {
-        guard var record = self.catalog[name] else { return 0 }
+        guard let record = self.catalog[name] else { return 0 }
         var removed = 0
         for member in members {
             while let sequence = try self.findMessage(member, in: record, transaction) {
-                try StorageKeys.withPair(record.id, sequence) { try self.messages.delete(forKey: $0, in: transaction) }
-                try self.removeFromIndex(member, sequence: sequence, of: record, transaction)
+                try self.deleteMessage(member, sequence: sequence, of: record, transaction)
                 removed += 1
             }
         }
-        guard removed > 0 else { return 0 }
-        self.touch(name)
-        record.removed += removed
-        self.update(record, named: name)
+        self.noteRemoval(of: removed, from: record, named: name)
         return removed
     }
 
@@ -409,19 +395,15 @@ final class DiskQueueStore {
         fromHead: Bool,
         in transaction: Transaction
     ) throws -> Int {
-        guard var record = self.catalog[name] else { return 0 }
+        guard let record = self.catalog[name] else { return 0 }
         var sequences = try self.findMessages(member, in: record, transaction)
         sequences.sort(by: fromHead ? (<) : (>))
         var removed = 0
         for sequence in sequences.prefix(limit) {
-            try StorageKeys.withPair(record.id, sequence) { try self.messages.delete(forKey: $0, in: transaction) }
-            try self.removeFromIndex(member, sequence: sequence, of: record, transaction)
+            try self.deleteMessage(member, sequence: sequence, of: record, transaction)
             removed += 1
         }
-        guard removed > 0 else { return 0 }
-        self.touch(name)
-        record.removed += removed
-        self.update(record, named: name)
+        self.noteRemoval(of: removed, from: record, named: name)
         return removed
     }
 
@@ -614,6 +596,21 @@ final class DiskQueueStore {
                 return found
             }
         }
+    }
+
+    /// Deletes message `sequence` of `record`, equal to `bytes`, and its index entry.
+    private func deleteMessage(_ bytes: ByteBuffer, sequence: UInt64, of record: QueueRecord, _ transaction: Transaction) throws {
+        try StorageKeys.withPair(record.id, sequence) { try self.messages.delete(forKey: $0, in: transaction) }
+        try self.removeFromIndex(bytes, sequence: sequence, of: record, transaction)
+    }
+
+    /// Counts `removed` messages out of queue `name` in its catalog record.
+    private func noteRemoval(of removed: Int, from record: QueueRecord, named name: ByteBuffer) {
+        guard removed > 0 else { return }
+        var record = record
+        self.touch(name)
+        record.removed += removed
+        self.update(record, named: name)
     }
 
     private func removeFromIndex(_ bytes: ByteBuffer, sequence: UInt64, of record: QueueRecord, _ transaction: Transaction) throws {

@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 
 /// The storage engine of `mc-db-server`: a thread-safe, memory-bounded LRU key/value cache with
@@ -7,7 +6,7 @@ import NIOCore
 ///
 /// ## Layout and memory accounting
 /// Keys hash (once per operation, seeded) to one of ``shardCount`` shards, each behind its own
-/// `NIOLock` with its own chained hash table, LRU list and share of the memory limit. Each item
+/// `AdaptiveLock` with its own chained hash table, LRU list and share of the memory limit. Each item
 /// is one heap allocation holding key and value side by side; a hit returns a reference to it
 /// (no copy, no allocation). An item is accounted as key + value + ``perItemOverhead`` bytes,
 /// and a shard evicts its least recently used items before it would exceed its share, so the
@@ -48,7 +47,7 @@ public final class KeyValueCache: Sendable {
     /// Each shard's share of the memory limit.
     public let shardMemoryLimit: Int
 
-    private let shards: [NIOLockedValueBox<KeyValueCacheShard>]
+    private let shards: [AdaptiveLockedBox<KeyValueCacheShard>]
     private let hasher: KeyHasher
     private let clock: any KeyValueCacheClock
 
@@ -78,7 +77,7 @@ public final class KeyValueCache: Sendable {
         self.shardCount = shardCount
         self.shardMemoryLimit = configuration.memoryLimit / shardCount
         self.shards = (0..<shardCount).map { index in
-            NIOLockedValueBox(
+            AdaptiveLockedBox(
                 KeyValueCacheShard(
                     index: index,
                     shardBits: shardBits,
@@ -226,7 +225,7 @@ public final class KeyValueCache: Sendable {
 
     // MARK: Internals
 
-    private func shard(for hash: UInt64) -> NIOLockedValueBox<KeyValueCacheShard> {
+    private func shard(for hash: UInt64) -> AdaptiveLockedBox<KeyValueCacheShard> {
         // The high half picks the shard; the shard's buckets use the low half.
         self.shards[Int(truncatingIfNeeded: hash >> 32) & (self.shardCount - 1)]
     }
@@ -274,7 +273,7 @@ public final class KeyValueCache: Sendable {
         appending: Bool,
         to key: UnsafeRawBufferPointer,
         hash: UInt64,
-        shard: NIOLockedValueBox<KeyValueCacheShard>,
+        shard: AdaptiveLockedBox<KeyValueCacheShard>,
         now: Int64
     ) -> StoreOutcome {
         let maximumValueLength = self.configuration.maximumItemSize - Self.memcachedItemHeaderSize - key.count

@@ -47,3 +47,24 @@ public enum QueueNameScan {
         return hash
     }
 }
+
+extension QueueReply {
+    /// The reply to ``QueueCommand/names(matching:)``: the queues among `names` that match `pattern`
+    /// (all of them without one).
+    public static func matchingNames<Names: Sequence>(_ names: Names, pattern: ByteBuffer?) -> QueueReply
+    where Names.Element == ByteBuffer {
+        let glob = pattern.map(GlobPattern.init)
+        return .names(names.filter { glob?.matches($0) ?? true })
+    }
+
+    /// The reply to ``QueueCommand/scan(cursor:matching:count:)``: one page of `names`.
+    public static func scanning<Names: Sequence>(
+        _ names: Names,
+        after cursor: UInt64,
+        pattern: ByteBuffer?,
+        count: Int
+    ) -> QueueReply where Names.Element == ByteBuffer {
+        let page = QueueNameScan.page(of: names, after: cursor, matching: pattern.map(GlobPattern.init), count: count)
+        return .scanPage(cursor: page.cursor, names: page.names)
+    }
+}

@@ -1,5 +1,4 @@
 import DequeModule
-import NIOConcurrencyHelpers
 import NIOCore
 
 /// One RAM queue: its messages, counters and waiting clients behind its own lock, so two queues
@@ -25,7 +24,7 @@ final class RAMQueue: @unchecked Sendable {
 
     /// The name, in a buffer of its own (never a slice pinning a client's receive buffer).
     let name: ByteBuffer
-    private let lock = NIOLock()
+    private let lock = AdaptiveLock()
     private var state = State()
 
     init(name: ByteBuffer) {

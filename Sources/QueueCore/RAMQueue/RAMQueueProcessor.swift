@@ -38,7 +38,7 @@ public final class RAMQueueProcessor: QueueProcessor {
     static let chargePerMessage = 48
 
     public let configuration: Configuration
-    private let shards: [NIOLockedValueBox<[ByteBuffer: RAMQueue]>]
+    private let shards: [AdaptiveLockedBox<[ByteBuffer: RAMQueue]>]
     private let chargedBytes = Atomic<Int>(0)
     /// Queues holding at least one message: what DBSIZE counts.
     private let existingQueues = Atomic<Int>(0)
@@ -50,7 +50,7 @@ public final class RAMQueueProcessor: QueueProcessor {
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        self.shards = (0..<64).map { _ in NIOLockedValueBox([:]) }
+        self.shards = (0..<64).map { _ in AdaptiveLockedBox([:]) }
     }
 
     /// Bytes currently charged against the memory limit (counted only when there is a limit:
@@ -96,16 +96,9 @@ public final class RAMQueueProcessor: QueueProcessor {
             }
             return .done
         case .names(let pattern):
-            let glob = pattern.map(GlobPattern.init)
-            return .names(self.existingNames().filter { glob?.matches($0) ?? true })
+            return .matchingNames(self.existingNames(), pattern: pattern)
         case .scan(let cursor, let pattern, let count):
-            let page = QueueNameScan.page(
-                of: self.existingNames(),
-                after: cursor,
-                matching: pattern.map(GlobPattern.init),
-                count: count
-            )
-            return .scanPage(cursor: page.cursor, names: page.names)
+            return .scanning(self.existingNames(), after: cursor, pattern: pattern, count: count)
         case .statistics:
             return .statistics(
                 self.allQueues().compactMap { queue in
@@ -318,7 +311,7 @@ public final class RAMQueueProcessor: QueueProcessor {
 
     // MARK: Registry
 
-    private func shard(for name: ByteBuffer) -> NIOLockedValueBox<[ByteBuffer: RAMQueue]> {
+    private func shard(for name: ByteBuffer) -> AdaptiveLockedBox<[ByteBuffer: RAMQueue]> {
         // A cheap spread of the name; the dictionary inside does the real (seeded) hashing.
         var mix: UInt = UInt(truncatingIfNeeded: name.readableBytes)
         name.withUnsafeReadableBytes { bytes in

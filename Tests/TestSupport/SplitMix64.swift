@@ -1,12 +1,13 @@
-/// A seeded random number generator, so that "random" chunkings are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
+/// A seeded random number generator (SplitMix64), so that a test's "random" inputs are the same
+/// on every run and a failure replays.
+public struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         self.state = seed
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         self.state &+= 0x9E37_79B9_7F4A_7C15
         var z = self.state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
