@@ -22,6 +22,17 @@ final class PendingOperations: @unchecked Sendable {
 
         var work: Work
         var client: any QueueClient
+
+        /// About how many messages the work touches, at least one.
+        var messageCount: Int {
+            guard case .command(let command) = self.work else { return 1 }
+            switch command {
+            case .push(_, let messages, _, _): return max(1, messages.count)
+            case .pop(_, _, let count): return max(1, count ?? 1)
+            case .remove(_, let members), .contains(_, let members): return max(1, members.count)
+            default: return 1
+            }
+        }
     }
 
     /// The lock's value: whether there is something for the database thread (work, or a stop).

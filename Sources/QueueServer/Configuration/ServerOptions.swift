@@ -42,7 +42,7 @@ public struct ServerOptions<Program: ProgramProfile>: ParsableArguments {
     @Flag(help: "Let a queue hold equal messages; by default a push of a message already queued changes nothing (queue programs).")
     public var allowDuplicates = false
 
-    @Option(help: ArgumentHelp("Memory bound: RAM queues refuse pushes past it, the cache evicts, disk programs size Berkeley DB's page cache with it (default 256mb there); 0 = no limit / default.", valueName: "bytes"))
+    @Option(help: ArgumentHelp("Memory bound: RAM queues refuse pushes past it, the cache evicts, disk programs size Berkeley DB's page cache with it (default 1gb there); 0 = no limit / default.", valueName: "bytes"))
     public var memoryLimit = ByteCount(Program.store == .cache ? 64 << 20 : 0)
 
     @Option(help: ArgumentHelp("Password clients must give with AUTH or HELLO (Redis protocol programs).", valueName: "password"))

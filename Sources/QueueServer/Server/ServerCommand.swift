@@ -93,7 +93,7 @@ public struct ServerCommand<Program: ProgramProfile>: AsyncParsableCommand {
                         allowsDuplicates: configuration.allowsDuplicates,
                         maximumQueues: configuration.maximumQueues,
                         reservationTimeout: configuration.reserveTimeout,
-                        cacheSize: configuration.memoryLimit ?? 256 << 20
+                        cacheSize: configuration.memoryLimit ?? DiskQueueProcessor.Configuration.defaultCacheSize
                     ),
                     logger: logger
                 )
