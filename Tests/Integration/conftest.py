@@ -26,6 +26,17 @@ MEMCACHE_QUEUE_PROGRAMS = ["mc-queue-server", "mc-diskqueue-server"]
 DISK_PROGRAMS = {"redis-diskqueue-server", "mc-diskqueue-server"}
 
 
+# Every server a test started, so none outlives the run when a test fails before stopping it.
+_STARTED = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for server in _STARTED:
+        if server.is_running:
+            server.process.kill()
+            server.process.wait()
+
+
 class Server:
     """One running program. Its stderr is drained on a thread so it never blocks on a full pipe."""
 
@@ -59,6 +70,7 @@ class Server:
             args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=self.cwd,
             preexec_fn=limit_file_size,
         )
+        _STARTED.append(self)
         ready = threading.Event()
 
         def drain(stream, log):
