@@ -26,15 +26,20 @@ MEMCACHE_QUEUE_PROGRAMS = ["mc-queue-server", "mc-diskqueue-server"]
 DISK_PROGRAMS = {"redis-diskqueue-server", "mc-diskqueue-server"}
 
 
-# Every server a test started, so none outlives the run when a test fails before stopping it.
-_STARTED = []
+# Pids of the servers started and not yet seen to exit, so none outlives the run when a test
+# fails before stopping it. Pids only: holding the Server objects would hold their pipes open.
+_UNSTOPPED = set()
 
 
 def pytest_sessionfinish(session, exitstatus):
-    for server in _STARTED:
-        if server.is_running:
-            server.process.kill()
-            server.process.wait()
+    for pid in _UNSTOPPED:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                ours = str(BUILD).encode() in cmdline.read()
+            if ours:
+                os.kill(pid, signal.SIGKILL)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
 
 
 class Server:
@@ -70,7 +75,7 @@ class Server:
             args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=self.cwd,
             preexec_fn=limit_file_size,
         )
-        _STARTED.append(self)
+        _UNSTOPPED.add(self.process.pid)
         ready = threading.Event()
 
         def drain(stream, log):
@@ -99,10 +104,13 @@ class Server:
             self.process.kill()
             self.process.wait()
             raise AssertionError(f"{self.program} did not exit within {timeout}s after {sig}")
+        finally:
+            _UNSTOPPED.discard(self.process.pid)
 
     def kill(self):
         self.process.kill()
         self.process.wait()
+        _UNSTOPPED.discard(self.process.pid)
 
     def restart(self):
         self.stop()
