@@ -12,6 +12,7 @@ SPOP pops the oldest message here and a random member in Redis, so sets popped f
 Normalised: the value of CLIENT ID and the `id` and `version` of HELLO's reply.
 """
 
+import contextlib
 import re
 import socket
 import subprocess
@@ -33,28 +34,36 @@ def free_port():
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def redis_server():
+@contextlib.contextmanager
+def running_redis_server(*options):
     """The real redis-server 7.0.15 on a free port, without persistence; yields the port."""
     port = free_port()
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        assert wait_until(lambda: ping(port), timeout=30), "redis-server did not start"
+        assert wait_until(lambda: answers_ping(port), timeout=30), "redis-server did not start"
         yield port
     finally:
         process.terminate()
         process.wait(30)
 
 
-def ping(port):
+@pytest.fixture
+def redis_server():
+    with running_redis_server() as port:
+        yield port
+
+
+def answers_ping(port):
+    """Whether the server answers PING: +PONG, or -NOAUTH when it asks for a password."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
             sock.sendall(b"PING\r\n")
-            return recv_until(sock, terminator=b"\r\n", timeout=1) == b"+PONG\r\n"
+            reply = recv_until(sock, terminator=b"\r\n", timeout=1)
+            return reply == b"+PONG\r\n" or reply.startswith(b"-NOAUTH")
     except OSError:
         return False
 
@@ -145,6 +154,16 @@ class Conversation:
             assert re.fullmatch(rb":\d+\r\n", reply), reply
             return b":ID\r\n"
         return normalise(reply)
+
+
+def assert_same_replies(ours, theirs, steps):
+    """Takes every step on both conversations; fails listing each reply that differs."""
+    mismatches = []
+    for step in steps:
+        expected, actual = theirs.step(step), ours.step(step)
+        if actual != expected:
+            mismatches.append(f"{describe(step)}\n    redis-server: {expected!r}\n    ours:         {actual!r}")
+    assert not mismatches, "replies differ from redis-server 7.0.15:\n" + "\n".join(mismatches)
 
 
 def describe(step):
@@ -520,13 +539,7 @@ def test_replies_match_redis(server, redis_server, case):
     ours, theirs = Conversation(server.port), Conversation(redis_server)
     try:
         assert ours.step(C("FLUSHALL")) == theirs.step(C("FLUSHALL")) == b"+OK\r\n"
-        mismatches = []
-        for step in CASES[case]:
-            expected = theirs.step(step)
-            actual = ours.step(step)
-            if actual != expected:
-                mismatches.append(f"{describe(step)}\n    redis-server: {expected!r}\n    ours:         {actual!r}")
-        assert not mismatches, "replies differ from redis-server 7.0.15:\n" + "\n".join(mismatches)
+        assert_same_replies(ours, theirs, CASES[case])
     finally:
         ours.close()
         theirs.close()
@@ -614,36 +627,11 @@ REQUIREPASS_STEPS = [
 
 def test_requirepass_replies_match_redis(start_server):
     ours = start_server(PROGRAM, "--requirepass", "s3cret")
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--requirepass", "s3cret"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert wait_until(lambda: ping_with_password(port), timeout=30), "redis-server did not start"
-        mismatches = []
-        for steps in (REQUIREPASS_STEPS,):
-            mine = Conversation(ours.port, UNAUTHENTICATED_SENTINEL)
-            theirs = Conversation(port, UNAUTHENTICATED_SENTINEL)
-            try:
-                for step in steps:
-                    expected, actual = theirs.step(step), mine.step(step)
-                    if actual != expected:
-                        mismatches.append(f"{describe(step)}\n    redis-server: {expected!r}\n    ours:         {actual!r}")
-            finally:
-                mine.close()
-                theirs.close()
-        assert not mismatches, "replies differ from redis-server 7.0.15:\n" + "\n".join(mismatches)
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
-def ping_with_password(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return recv_until(sock, terminator=b"\r\n", timeout=1).startswith(b"-NOAUTH")
-    except OSError:
-        return False
+    with running_redis_server("--requirepass", "s3cret") as port:
+        mine = Conversation(ours.port, UNAUTHENTICATED_SENTINEL)
+        theirs = Conversation(port, UNAUTHENTICATED_SENTINEL)
+        try:
+            assert_same_replies(mine, theirs, REQUIREPASS_STEPS)
+        finally:
+            mine.close()
+            theirs.close()
