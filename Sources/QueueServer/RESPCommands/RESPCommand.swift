@@ -24,7 +24,21 @@ enum RESPCommand: CaseIterable, Sendable {
         var subcommands: [Spec] = []
 
         func accepts(argumentCount: Int) -> Bool {
-            self.arity >= 0 ? argumentCount == self.arity : argumentCount >= -self.arity
+            Arity(self.arity).accepts(argumentCount: argumentCount)
+        }
+    }
+
+    /// Redis's arity rule on its own: a plain value, so the per-request lookup copies no strings.
+    struct Arity: Sendable {
+        /// Exactly `n` arguments (the name included), or at least `-n`.
+        var value: Int
+
+        init(_ value: Int) {
+            self.value = value
+        }
+
+        func accepts(argumentCount: Int) -> Bool {
+            self.value >= 0 ? argumentCount == self.value : argumentCount >= -self.value
         }
     }
 
@@ -33,9 +47,9 @@ enum RESPCommand: CaseIterable, Sendable {
         self == .auth || self == .hello || self == .quit
     }
 
-    /// Every command by name, with its spec: one hash lookup per request finds both.
-    static let byName: [CommandName: (command: RESPCommand, spec: Spec)] = Dictionary(
-        uniqueKeysWithValues: specs.map { (CommandName($0.value.name), ($0.key, $0.value)) }
+    /// Every command by name, with its arity: one hash lookup per request finds both.
+    static let byName: [CommandName: (command: RESPCommand, arity: Arity)] = Dictionary(
+        uniqueKeysWithValues: specs.map { (CommandName($0.value.name), ($0.key, Arity($0.value.arity))) }
     )
 
     var spec: Spec { Self.specs[self]! }

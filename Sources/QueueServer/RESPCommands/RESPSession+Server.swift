@@ -69,7 +69,7 @@ extension RESPSession {
             }
         }
         guard let subcommand = self.subcommand(of: .command, on: connection) else { return }
-        let named = argv.dropFirst(2).map { CommandName($0).flatMap { RESPCommand.byName[$0]?.spec } }
+        let named = argv.dropFirst(2).map { CommandName($0).flatMap { RESPCommand.byName[$0]?.command.spec } }
         switch subcommand {
         case "command|count":
             connection.reply { $0.writeRESPInteger(all.count) }

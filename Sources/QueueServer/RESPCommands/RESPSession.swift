@@ -35,12 +35,12 @@ struct RESPSession: WireSession {
 
     mutating func handle(_ request: RESPRequest, on connection: Connection<RESPSession>) {
         request.arguments(into: &self.argv)
-        guard let (command, spec) = CommandName(self.argv[0]).flatMap({ RESPCommand.byName[$0] }) else {
+        guard let (command, arity) = CommandName(self.argv[0]).flatMap({ RESPCommand.byName[$0] }) else {
             connection.reply { $0.writeUnknownCommandError(self.argv) }
             return
         }
-        guard spec.accepts(argumentCount: self.argv.count) else {
-            connection.reply { $0.writeRESPError("wrong number of arguments for '\(spec.name)' command") }
+        guard arity.accepts(argumentCount: self.argv.count) else {
+            connection.reply { $0.writeRESPError("wrong number of arguments for '\(command.spec.name)' command") }
             return
         }
         guard self.isAuthenticated || command.isAllowedBeforeAuthentication else {
