@@ -15,7 +15,9 @@ import QueueCore
 ///
 /// All state is touched on the channel's event loop only, hence `@unchecked Sendable`: processors
 /// deliver on that loop, as ``QueueClient`` requires.
-final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient, QuiescableConnection, @unchecked Sendable {
+final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient, QuiescableConnection, DeferredFlushing,
+    @unchecked Sendable
+{
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -39,6 +41,7 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     let id: Int
     let server: ServerContext
     let eventLoop: any EventLoop
+    private let flusher: ReplyFlusher
     private var session: Session
     private var context: ChannelHandlerContext?
     private var received: ByteBuffer?
@@ -56,13 +59,16 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     private var isQuiescing = false
     private var isClosing = false
     private var heldRead = false
+    private var isFlushDeferred = false
     private var lastActivity = NIODeadline.now()
     private var idleCheck: Scheduled<Void>?
 
-    init(id: Int, server: ServerContext, eventLoop: any EventLoop) {
+    /// - Parameter flusher: The flusher of `eventLoop`.
+    init(id: Int, server: ServerContext, eventLoop: any EventLoop, flusher: ReplyFlusher) {
         self.id = id
         self.server = server
         self.eventLoop = eventLoop
+        self.flusher = flusher
         self.session = Session(server: server)
     }
 
@@ -215,8 +221,16 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     @_specialize(where Session == MemcacheSession<MemcacheCacheStore>)
     @_specialize(where Session == MemcacheSession<MemcacheQueueStore>)
     func channelReadComplete(context: ChannelHandlerContext) {
-        self.flush()
+        if self.output.readableBytes > 0 && !self.isFlushDeferred {
+            self.isFlushDeferred = true
+            self.flusher.flushAtEndOfTurn(self)
+        }
         self.finishIfDone()
+    }
+
+    func flushDeferred() {
+        self.isFlushDeferred = false
+        self.flush()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

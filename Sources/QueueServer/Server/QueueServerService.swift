@@ -13,6 +13,7 @@ struct QueueServerService<Session: WireSession>: Service {
     func run() async throws {
         let server = self.server
         let configuration = server.configuration
+        let flushers = ReplyFlusher.perLoop(of: self.group)
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 511)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -23,7 +24,10 @@ struct QueueServerService<Session: WireSession>: Service {
                 channel.eventLoop.makeCompletedFuture {
                     let handler: any ChannelHandler
                     if let id = server.registry.admit() {
-                        handler = Connection<Session>(id: id, server: server, eventLoop: channel.eventLoop)
+                        handler = Connection<Session>(
+                            id: id, server: server, eventLoop: channel.eventLoop,
+                            flusher: flushers[ObjectIdentifier(channel.eventLoop)]!
+                        )
                     } else {
                         server.statistics.connectionsRejected.add(1, ordering: .relaxed)
                         handler = RefusingHandler(reply: Session.tooManyClientsReply)
