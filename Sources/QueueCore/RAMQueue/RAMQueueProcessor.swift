@@ -195,7 +195,7 @@ public final class RAMQueueProcessor: QueueProcessor {
                 self.release(charge)
                 return .failure(.tooManyQueues)
             }
-            let outcome = queue.withLock { state -> (added: Int, length: Int, kept: Int, handoffs: [Handoff])? in
+            let outcome = queue.withLock { state -> (added: Int, length: Int, kept: Int, handoffs: [Handoff], isIdle: Bool)? in
                 guard !state.isRetired else { return nil }
                 let before = state.messages.count
                 var added = 0
@@ -209,11 +209,13 @@ public final class RAMQueueProcessor: QueueProcessor {
                 let length = state.messages.count
                 let handoffs = self.serveWaiters(&state)
                 self.noteTransition(from: before, to: state.messages.count)
-                return (added, length, kept, handoffs)
+                return (added, length, kept, handoffs, state.isIdle)
             }
             guard let outcome else { continue }  // left the registry meanwhile: look again
             self.release(charge - outcome.kept)
-            self.retireIfIdle(queue)
+            if outcome.isIdle {
+                self.retire(queue)
+            }
             for handoff in outcome.handoffs {
                 self.complete(handoff, from: queue.name)
             }
@@ -224,7 +226,7 @@ public final class RAMQueueProcessor: QueueProcessor {
     func pop(from name: ByteBuffer, at end: QueueEnd, count: Int) -> [Message] {
         while true {
             guard count > 0, let queue = self.queue(named: name) else { return [] }
-            let outcome = queue.withLock { state -> [Message]? in
+            let outcome = queue.withLock { state -> (messages: [Message], isIdle: Bool)? in
                 guard !state.isRetired else { return nil }
                 let before = state.messages.count
                 var messages: [Message] = []
@@ -232,11 +234,13 @@ public final class RAMQueueProcessor: QueueProcessor {
                     messages.append(message)
                 }
                 self.taken(messages, from: &state, before: before)
-                return messages
+                return (messages, state.isIdle)
             }
             guard let outcome else { continue }
-            self.retireIfIdle(queue)
-            return outcome
+            if outcome.isIdle {
+                self.retire(queue)
+            }
+            return outcome.messages
         }
     }
 
@@ -341,7 +345,14 @@ public final class RAMQueueProcessor: QueueProcessor {
 
     /// Takes a queue with no message and nobody waiting out of the registry, unless that changed.
     func retireIfIdle(_ queue: RAMQueue) {
-        guard queue.withLock({ $0.isIdle }) else { return }
+        if queue.withLock({ $0.isIdle }) {
+            self.retire(queue)
+        }
+    }
+
+    /// ``retireIfIdle(_:)`` for a queue just seen idle under its lock: one lock round fewer on
+    /// the push and pop paths, which see the state anyway.
+    private func retire(_ queue: RAMQueue) {
         self.shard(for: queue.name).withLockedValue { queues in
             guard queues[queue.name] === queue else { return }
             let retired = queue.withLock { state in
