@@ -152,7 +152,7 @@ extension RAMQueueProcessor {
         guard self.reservations.withLockedValue({ $0[id]?[name] }) == nil else {
             return .failure(.reservationAlreadyOpen)
         }
-        if let message = self.pop(from: name, at: .head, count: 1).first {
+        if let message = self.popOne(from: name, at: .head) {
             self.openReservation(message, on: name, for: client)
             return .message(message)
         }

@@ -66,8 +66,8 @@ public final class RAMQueueProcessor: QueueProcessor {
         case .push(let name, let messages, let end, let onlyIfAbsent):
             return self.push(messages, to: name, at: end, onlyIfAbsent: onlyIfAbsent)
         case .pop(let name, let end, let count):
-            let popped = self.pop(from: name, at: end, count: count ?? 1)
-            return count == nil ? .message(popped.first) : .messages(popped)
+            guard let count else { return .message(self.popOne(from: name, at: end)) }
+            return .messages(self.pop(from: name, at: end, count: count))
         case .length(let name):
             return .integer(self.queue(named: name)?.withLock { $0.messages.count } ?? 0)
         case .contains(let name, let members):
@@ -77,12 +77,12 @@ public final class RAMQueueProcessor: QueueProcessor {
                     ?? Array(repeating: false, count: members.count)
             )
         case .remove(let name, let members):
-            return .integer(self.remove(from: name) { store in members.reduce(0) { $0 + store.removeAll(equalTo: $1) } })
+            return .integer(self.take(from: name) { store in members.reduce(0) { $0 + store.removeAll(equalTo: $1) } } ?? 0)
         case .removeOccurrences(let name, let member, let count):
             return .integer(
-                self.remove(from: name) { store in
+                self.take(from: name) { store in
                     store.remove(equalTo: member, limit: count == 0 ? .max : abs(count), fromHead: count >= 0)
-                }
+                } ?? 0
             )
         case .delete(let names):
             return .integer(names.reduce(0) { $0 + (self.delete(queueNamed: $1) ? 1 : 0) })
@@ -127,7 +127,7 @@ public final class RAMQueueProcessor: QueueProcessor {
             return .message(self.move(from: source, at: from, to: destination, at: to))
         case .blockingPop(let names, let end, let timeout):
             for name in names {
-                if let message = self.pop(from: name, at: end, count: 1).first {
+                if let message = self.popOne(from: name, at: end) {
                     return .popped(queue: name, message: message)
                 }
             }
@@ -223,53 +223,56 @@ public final class RAMQueueProcessor: QueueProcessor {
         }
     }
 
+    /// Takes up to `count` messages from `end` of a queue.
     func pop(from name: ByteBuffer, at end: QueueEnd, count: Int) -> [Message] {
-        while true {
-            guard count > 0, let queue = self.queue(named: name) else { return [] }
-            let outcome = queue.withLock { state -> (messages: [Message], isIdle: Bool)? in
-                guard !state.isRetired else { return nil }
-                let before = state.messages.count
-                var messages: [Message] = []
-                while messages.count < count, let message = state.messages.pop(from: end) {
-                    messages.append(message)
-                }
-                self.taken(messages, from: &state, before: before)
-                return (messages, state.isIdle)
+        guard count > 0 else { return [] }
+        return self.take(from: name) { messages in
+            var taken: [Message] = []
+            while taken.count < count, let message = messages.pop(from: end) {
+                taken.append(message)
             }
-            guard let outcome else { continue }
-            if outcome.isIdle {
-                self.retire(queue)
-            }
-            return outcome.messages
-        }
+            return taken
+        } ?? []
+    }
+
+    /// Takes the message at `end` of a queue, if any: ``pop(from:at:count:)`` without an array.
+    func popOne(from name: ByteBuffer, at end: QueueEnd) -> Message? {
+        self.take(from: name) { $0.pop(from: end) } ?? nil
     }
 
     /// Takes a message from one end of `source` and pushes it onto `destination`.
     private func move(from source: ByteBuffer, at from: QueueEnd, to destination: ByteBuffer, at to: QueueEnd) -> Message? {
-        guard let message = self.pop(from: source, at: from, count: 1).first else { return nil }
+        guard let message = self.popOne(from: source, at: from) else { return nil }
         _ = self.push([message], to: destination, at: to, onlyIfAbsent: false, overLimit: true)
         return message
     }
 
-    /// Runs `removal` on a queue's messages; replies how many it removed.
-    private func remove(from name: ByteBuffer, _ removal: (inout MessageStore) -> Int) -> Int {
-        guard let queue = self.queue(named: name) else { return 0 }
-        let removed = queue.withLock { state -> Int in
-            guard !state.isRetired else { return 0 }
-            let before = state.messages.count
-            let contentBefore = state.messages.contentBytes
-            let removed = removal(&state.messages)
-            state.removed += removed
-            if state.chargedBytes > 0 {
-                let freed = contentBefore - state.messages.contentBytes + removed * Self.chargePerMessage
-                state.chargedBytes -= freed
-                self.release(freed)
+    /// Runs `removal` on a queue's messages under its lock and books what it took out; nil when
+    /// the queue does not exist.
+    private func take<Taken>(from name: ByteBuffer, _ removal: (inout MessageStore) -> Taken) -> Taken? {
+        while true {
+            guard let queue = self.queue(named: name) else { return nil }
+            let outcome = queue.withLock { state -> (taken: Taken, isIdle: Bool)? in
+                guard !state.isRetired else { return nil }
+                let before = state.messages.count
+                let contentBefore = state.messages.contentBytes
+                let taken = removal(&state.messages)
+                let removed = before - state.messages.count
+                state.removed += removed
+                if state.chargedBytes > 0 {
+                    let freed = contentBefore - state.messages.contentBytes + removed * Self.chargePerMessage
+                    state.chargedBytes -= freed
+                    self.release(freed)
+                }
+                self.noteTransition(from: before, to: state.messages.count)
+                return (taken, state.isIdle)
             }
-            self.noteTransition(from: before, to: state.messages.count)
-            return removed
+            guard let outcome else { continue }  // left the registry meanwhile: look again
+            if outcome.isIdle {
+                self.retire(queue)
+            }
+            return outcome.taken
         }
-        self.retireIfIdle(queue)
-        return removed
     }
 
     private func delete(queueNamed name: ByteBuffer) -> Bool {
