@@ -75,8 +75,7 @@ extension RAMQueueProcessor {
     /// A peek waiter is served without taking its message.
     func serveWaiters(_ state: inout RAMQueue.State) -> [Handoff] {
         var handoffs: [Handoff] = []
-        let before = state.messages.count
-        var taken: [Message] = []
+        let before = (count: state.messages.count, bytes: state.messages.contentBytes)
         while state.messages.count > 0, let waiter = state.waiters.first {
             state.waiters.removeFirst()
             guard waiter.claim() else { continue }  // served through another queue, or timed out
@@ -84,13 +83,9 @@ extension RAMQueueProcessor {
                 handoffs.append(Handoff(waiter: waiter, message: state.messages.peek(at: .head)!))
                 continue
             }
-            let message = state.messages.pop(from: waiter.end)!
-            taken.append(message)
-            handoffs.append(Handoff(waiter: waiter, message: message))
+            handoffs.append(Handoff(waiter: waiter, message: state.messages.pop(from: waiter.end)!))
         }
-        if !taken.isEmpty {
-            self.taken(taken, from: &state, before: before)
-        }
+        self.bookRemovals(from: &state, before: before)
         return handoffs
     }
 

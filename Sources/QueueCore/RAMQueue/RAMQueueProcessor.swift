@@ -254,17 +254,9 @@ public final class RAMQueueProcessor: QueueProcessor {
             guard let queue = self.queue(named: name) else { return nil }
             let outcome = queue.withLock { state -> (taken: Taken, isIdle: Bool)? in
                 guard !state.isRetired else { return nil }
-                let before = state.messages.count
-                let contentBefore = state.messages.contentBytes
+                let before = (count: state.messages.count, bytes: state.messages.contentBytes)
                 let taken = removal(&state.messages)
-                let removed = before - state.messages.count
-                state.removed += removed
-                if state.chargedBytes > 0 {
-                    let freed = contentBefore - state.messages.contentBytes + removed * Self.chargePerMessage
-                    state.chargedBytes -= freed
-                    self.release(freed)
-                }
-                self.noteTransition(from: before, to: state.messages.count)
+                self.bookRemovals(from: &state, before: before)
                 return (taken, state.isIdle)
             }
             guard let outcome else { continue }  // left the registry meanwhile: look again
@@ -296,15 +288,17 @@ public final class RAMQueueProcessor: QueueProcessor {
         }
     }
 
-    /// Books messages taken out of a queue (under its lock).
-    func taken(_ messages: [Message], from state: inout RAMQueue.State, before: Int) {
-        state.removed += messages.count
+    /// Books what left a queue since it held `before.count` messages of `before.bytes` bytes
+    /// (under its lock): the counter, the memory charge, DBSIZE.
+    func bookRemovals(from state: inout RAMQueue.State, before: (count: Int, bytes: Int)) {
+        let removed = before.count - state.messages.count
+        state.removed += removed
         if state.chargedBytes > 0 {
-            let freed = messages.reduce(0) { $0 + self.charge(for: $1) }
+            let freed = before.bytes - state.messages.contentBytes + removed * Self.chargePerMessage
             state.chargedBytes -= freed
             self.release(freed)
         }
-        self.noteTransition(from: before, to: state.messages.count)
+        self.noteTransition(from: before.count, to: state.messages.count)
     }
 
     /// Keeps DBSIZE's count as a queue fills from empty or empties (under the queue's lock).

@@ -139,7 +139,7 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
             self.awaitingBlockingReply = false
         }
         self.processInput()
-        self.flush()
+        self.flushAtEndOfTurn()
         self.finishIfDone()
         return true
     }
@@ -221,16 +221,8 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     @_specialize(where Session == MemcacheSession<MemcacheCacheStore>)
     @_specialize(where Session == MemcacheSession<MemcacheQueueStore>)
     func channelReadComplete(context: ChannelHandlerContext) {
-        if self.output.readableBytes > 0 && !self.isFlushDeferred {
-            self.isFlushDeferred = true
-            self.flusher.flushAtEndOfTurn(self)
-        }
+        self.flushAtEndOfTurn()
         self.finishIfDone()
-    }
-
-    func flushDeferred() {
-        self.isFlushDeferred = false
-        self.flush()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -304,6 +296,20 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
             self.heldRead = false
             self.context?.read()
         }
+    }
+
+    /// Leaves the replies to the loop's ``ReplyFlusher``, so that those of every connection
+    /// served in this turn (after reads, or after a processor's deliveries) go out in one burst.
+    private func flushAtEndOfTurn() {
+        if self.output.readableBytes > 0 && !self.isFlushDeferred {
+            self.isFlushDeferred = true
+            self.flusher.flushAtEndOfTurn(self)
+        }
+    }
+
+    func flushDeferred() {
+        self.isFlushDeferred = false
+        self.flush()
     }
 
     private func flush() {

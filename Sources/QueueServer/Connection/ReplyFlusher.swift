@@ -5,8 +5,8 @@ protocol DeferredFlushing: AnyObject {
     func flushDeferred()
 }
 
-/// Writes the replies of every connection an event-loop turn served once that turn's reads are
-/// done, as Redis does before it sleeps.
+/// Writes the replies of every connection an event-loop turn served once that turn's reads (or a
+/// processor's deliveries) are done, as Redis does before it sleeps.
 ///
 /// Writing each connection's replies as soon as its read was handled wakes the client process for
 /// every write; writing them in one burst after all reads wakes it about once per turn. Under
@@ -23,7 +23,7 @@ final class ReplyFlusher: @unchecked Sendable {
         self.waiting.reserveCapacity(64)
     }
 
-    /// Flushes `connection` once the reads of the current turn are handled.
+    /// Flushes `connection` once the work of the current turn is done.
     func flushAtEndOfTurn(_ connection: any DeferredFlushing) {
         self.eventLoop.assertInEventLoop()
         self.waiting.append(connection)
