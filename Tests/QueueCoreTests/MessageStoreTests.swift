@@ -88,59 +88,124 @@ private func message(_ text: String, flags: UInt32 = 0) -> Message {
     /// through index growth and shrinkage, compactions and sequence wrap-around at the head.
     @Test(arguments: [true, false])
     func agreesWithASimpleModel(unique: Bool) {
-        var generator = SplitMix64(seed: unique ? 1 : 2)
-        var store = MessageStore()
-        var model: [Message] = []
+        var model = StoreModel(unique: unique, seed: unique ? 1 : 2)
         for _ in 0..<50_000 {
-            let candidate = message("v\(generator.next() % 300)", flags: UInt32(generator.next() % 4))
-            let alreadyQueued = model.contains { $0.bytes == candidate.bytes }
-            switch generator.next() % 10 {
-            case 0, 1, 2:
-                let pushed = store.push(candidate, at: .tail, unique: unique)
-                #expect(pushed == (!unique || !alreadyQueued))
-                if pushed { model.append(candidate) }
-            case 3:
-                let pushed = store.push(candidate, at: .head, unique: unique)
-                #expect(pushed == (!unique || !alreadyQueued))
-                if pushed { model.insert(candidate, at: 0) }
-            case 4, 5:
-                let popped = store.pop(from: .head)
-                #expect(popped == (model.isEmpty ? nil : model.removeFirst()))
-            case 6:
-                let popped = store.pop(from: .tail)
-                #expect(popped == model.popLast())
-            case 7:
-                let removed = store.removeAll(equalTo: candidate.bytes)
-                let before = model.count
-                model.removeAll { $0.bytes == candidate.bytes }
-                #expect(removed == before - model.count)
-            case 8:
-                // LREM: a few copies, from either end.
-                let limit = Int(generator.next() % 3) + 1
-                let fromHead = generator.next() % 2 == 0
-                let removed = store.remove(equalTo: candidate.bytes, limit: limit, fromHead: fromHead)
-                var expected = 0
-                while expected < limit,
-                    let position = fromHead
-                        ? model.firstIndex(where: { $0.bytes == candidate.bytes })
-                        : model.lastIndex(where: { $0.bytes == candidate.bytes })
-                {
-                    model.remove(at: position)
-                    expected += 1
-                }
-                #expect(removed == expected)
-            default:
-                let contained = store.contains(candidate.bytes)
-                #expect(contained == alreadyQueued)
+            if model.generator.next() % 10 < 7 {
+                model.pushOrPop()
+            } else {
+                model.lookUp()
             }
-            #expect(store.count == model.count)
         }
-        for expected in model {
-            let popped = store.pop(from: .head)
+        model.drain()
+    }
+
+    /// A queue that allows duplicates indexes nothing until asked about its contents. Lookups
+    /// come in bursts between long runs of pushes and pops, and the queue drains now and then, so
+    /// the index is built over queues of every shape and dropped again.
+    @Test func buildsItsIndexOnTheFirstLookupByContent() {
+        var model = StoreModel(unique: false, contents: 20, seed: 3)
+        for round in 0..<40 {
+            for _ in 0..<500 {
+                model.pushOrPop()
+            }
+            for _ in 0..<10 {
+                model.lookUp()
+            }
+            if round % 5 == 4 {
+                model.drain()
+            }
+        }
+        model.drain()
+    }
+}
+
+/// A ``MessageStore`` next to a plain array of what it should hold, checked at every step.
+private struct StoreModel: ~Copyable {
+    let unique: Bool
+    /// How many different contents the messages have.
+    let contents: UInt64
+    var generator: SplitMix64
+    var store = MessageStore()
+    var model: [Message] = []
+
+    init(unique: Bool, contents: UInt64 = 300, seed: UInt64) {
+        self.unique = unique
+        self.contents = contents
+        self.generator = SplitMix64(seed: seed)
+    }
+
+    private mutating func candidate() -> Message {
+        message("v\(self.generator.next() % self.contents)", flags: UInt32(self.generator.next() % 4))
+    }
+
+    /// A push at either end, or a pop from either end.
+    mutating func pushOrPop() {
+        let candidate = self.candidate()
+        let alreadyQueued = self.model.contains { $0.bytes == candidate.bytes }
+        switch self.generator.next() % 7 {
+        case 0, 1, 2:
+            let pushed = self.store.push(candidate, at: .tail, unique: self.unique)
+            #expect(pushed == (!self.unique || !alreadyQueued))
+            if pushed { self.model.append(candidate) }
+        case 3:
+            let pushed = self.store.push(candidate, at: .head, unique: self.unique)
+            #expect(pushed == (!self.unique || !alreadyQueued))
+            if pushed { self.model.insert(candidate, at: 0) }
+        case 4, 5:
+            let popped = self.store.pop(from: .head)
+            #expect(popped == (self.model.isEmpty ? nil : self.model.removeFirst()))
+        default:
+            let popped = self.store.pop(from: .tail)
+            #expect(popped == self.model.popLast())
+        }
+        #expect(self.store.count == self.model.count)
+    }
+
+    /// SREM, LREM from either end, SISMEMBER or SADD: an operation that finds messages by content.
+    mutating func lookUp() {
+        let candidate = self.candidate()
+        let alreadyQueued = self.model.contains { $0.bytes == candidate.bytes }
+        switch self.generator.next() % 4 {
+        case 0:
+            let removed = self.store.removeAll(equalTo: candidate.bytes)
+            let before = self.model.count
+            self.model.removeAll { $0.bytes == candidate.bytes }
+            #expect(removed == before - self.model.count)
+        case 1:
+            let limit = Int(self.generator.next() % 3) + 1
+            let fromHead = self.generator.next() % 2 == 0
+            let removed = self.store.remove(equalTo: candidate.bytes, limit: limit, fromHead: fromHead)
+            var expected = 0
+            while expected < limit,
+                let position = fromHead
+                    ? self.model.firstIndex(where: { $0.bytes == candidate.bytes })
+                    : self.model.lastIndex(where: { $0.bytes == candidate.bytes })
+            {
+                self.model.remove(at: position)
+                expected += 1
+            }
+            #expect(removed == expected)
+        case 2:
+            let contained = self.store.contains(candidate.bytes)
+            #expect(contained == alreadyQueued)
+        default:
+            let pushed = self.store.push(candidate, at: .tail, unique: true)
+            #expect(pushed == !alreadyQueued)
+            if pushed { self.model.append(candidate) }
+        }
+        #expect(self.store.count == self.model.count)
+    }
+
+    /// Pops everything, checking order, flags and that nothing is left.
+    mutating func drain() {
+        for expected in self.model {
+            let popped = self.store.pop(from: .head)
             #expect(popped == expected)
         }
-        let afterLast = store.pop(from: .head)
+        self.model.removeAll()
+        let afterLast = self.store.pop(from: .head)
         #expect(afterLast == nil)
+        #expect(self.store.contentBytes == 0)
     }
 }
 

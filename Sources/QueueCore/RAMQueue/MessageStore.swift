@@ -18,6 +18,10 @@ import Darwin
 /// middle leaves an empty slot behind, and the ring is compacted once empty slots outnumber
 /// messages. About 150 bytes per 100-byte message in all.
 ///
+/// A queue that allows duplicates and is only pushed and popped (the list idiom) never asks what
+/// it holds, so its index and circles are built on the first lookup by content (a unique push,
+/// SISMEMBER, SREM, LREM) and kept from then on, until the queue empties.
+///
 /// Not thread-safe: the owning queue's lock guards it.
 struct MessageStore: ~Copyable {
     struct Slot {
@@ -34,8 +38,11 @@ struct MessageStore: ~Copyable {
     private var slots = Deque<Slot>()
     /// The sequence of `slots[0]`.
     private var headSequence: UInt32 = 0
-    /// The oldest message of each content.
+    /// The oldest message of each content; empty, and every circle a single message, while
+    /// `isIndexed` is false.
     private var index = MessageIndex()
+    /// Whether `index`, the circles of equal messages and the slots' hashes are kept up to date.
+    private var isIndexed = false
     /// Empty slots between the first and the last message.
     private var holes = 0
 
@@ -45,7 +52,12 @@ struct MessageStore: ~Copyable {
     private(set) var contentBytes = 0
 
     /// How many different contents are queued (the index's size).
-    var distinctContents: Int { self.index.count }
+    var distinctContents: Int {
+        mutating get {
+            self.buildIndexIfNeeded()
+            return self.index.count
+        }
+    }
 
     init() {}
 
@@ -61,10 +73,17 @@ struct MessageStore: ~Copyable {
     ///
     /// - Returns: Whether the message was queued.
     mutating func push(_ message: Message, at end: QueueEnd, unique: Bool) -> Bool {
-        let hash = Self.hash(message.bytes)
-        let position = self.find(message.bytes, hash: hash)
-        if unique && position != nil {
-            return false
+        if unique {
+            self.buildIndexIfNeeded()
+        }
+        var hash: UInt32 = 0
+        var position: Int?
+        if self.isIndexed {
+            hash = message.bytes.withUnsafeReadableBytes { Self.hash($0) }
+            position = self.find(message.bytes, hash: hash)
+            if unique && position != nil {
+                return false
+            }
         }
         let storage = Self.store(message.bytes)
         let sequence: UInt32
@@ -77,19 +96,8 @@ struct MessageStore: ~Copyable {
             sequence = self.headSequence
             self.slots.prepend(Slot(storage: storage, hash: hash, flags: message.flags, previousEqual: sequence, nextEqual: sequence))
         }
-        if let position {
-            // Join the circle of equal messages: as the newest at the tail, as the oldest at the head.
-            let oldest = self.index.sequence(at: position)
-            let newest = self[oldest].previousEqual
-            self[sequence].previousEqual = newest
-            self[sequence].nextEqual = oldest
-            self[newest].nextEqual = sequence
-            self[oldest].previousEqual = sequence
-            if end == .head {
-                self.index.replaceSequence(at: position, with: sequence)
-            }
-        } else {
-            Self.indexInsert(&self.index, sequence: sequence, hash: hash, slots: self.slots, head: self.headSequence)
+        if self.isIndexed {
+            self.indexMessage(at: sequence, hash: hash, equalTo: position, joiningAt: end)
         }
         self.count += 1
         self.contentBytes += message.bytes.readableBytes
@@ -134,8 +142,9 @@ struct MessageStore: ~Copyable {
     }
 
     /// Whether a message equal to `bytes` is queued.
-    func contains(_ bytes: ByteBuffer) -> Bool {
-        self.find(bytes, hash: Self.hash(bytes)) != nil
+    mutating func contains(_ bytes: ByteBuffer) -> Bool {
+        self.buildIndexIfNeeded()
+        return self.find(bytes, hash: bytes.withUnsafeReadableBytes { Self.hash($0) }) != nil
     }
 
     /// Removes every message equal to `bytes`, wherever it stands.
@@ -150,7 +159,8 @@ struct MessageStore: ~Copyable {
     ///
     /// - Returns: How many were removed.
     mutating func remove(equalTo bytes: ByteBuffer, limit: Int, fromHead: Bool) -> Int {
-        let hash = Self.hash(bytes)
+        self.buildIndexIfNeeded()
+        let hash = bytes.withUnsafeReadableBytes { Self.hash($0) }
         var removed = 0
         // One at a time, finding the circle again: a removal may compact the ring, which
         // renumbers every sequence.
@@ -171,31 +181,72 @@ struct MessageStore: ~Copyable {
 
     /// The index position of the oldest message equal to `bytes`.
     private func find(_ bytes: ByteBuffer, hash: UInt32) -> Int? {
-        bytes.withUnsafeReadableBytes { wanted in
-            self.index.find(hash: hash) { sequence in
-                Self.equals(self[sequence].storage!, wanted)
-            }
+        bytes.withUnsafeReadableBytes { self.find($0, hash: hash) }
+    }
+
+    private func find(_ wanted: UnsafeRawBufferPointer, hash: UInt32) -> Int? {
+        self.index.find(hash: hash) { sequence in
+            Self.equals(self[sequence].storage!, wanted)
+        }
+    }
+
+    /// Enters the message at `sequence` into the index, or into the circle of the equal messages
+    /// whose oldest is at index `position`: as the newest when it joined at the tail, as the
+    /// oldest at the head.
+    private mutating func indexMessage(at sequence: UInt32, hash: UInt32, equalTo position: Int?, joiningAt end: QueueEnd) {
+        guard let position else {
+            Self.indexInsert(&self.index, sequence: sequence, hash: hash, slots: self.slots, head: self.headSequence)
+            return
+        }
+        let oldest = self.index.sequence(at: position)
+        let newest = self[oldest].previousEqual
+        self[sequence].previousEqual = newest
+        self[sequence].nextEqual = oldest
+        self[newest].nextEqual = sequence
+        self[oldest].previousEqual = sequence
+        if end == .head {
+            self.index.replaceSequence(at: position, with: sequence)
+        }
+    }
+
+    /// Indexes every queued message, in queue order, unless that is done already.
+    private mutating func buildIndexIfNeeded() {
+        guard !self.isIndexed else { return }
+        self.isIndexed = true
+        for offset in self.slots.indices {
+            guard let storage = self.slots[offset].storage else { continue }
+            let contents = Self.contents(storage)
+            let hash = Self.hash(contents)
+            self.slots[offset].hash = hash
+            let sequence = self.headSequence &+ UInt32(truncatingIfNeeded: offset)
+            self.indexMessage(at: sequence, hash: hash, equalTo: self.find(contents, hash: hash), joiningAt: .tail)
         }
     }
 
     /// Takes a message out of its circle of equals and the index, then frees its slot.
     private mutating func remove(sequence: UInt32) {
-        let slot = self[sequence]
-        if slot.nextEqual == sequence {
-            let position = self.index.find(hash: slot.hash) { $0 == sequence }!
-            Self.indexRemove(&self.index, at: position, slots: self.slots, head: self.headSequence)
-        } else {
-            let previous = slot.previousEqual
-            let next = slot.nextEqual
-            self[previous].nextEqual = next
-            self[next].previousEqual = previous
-            // The oldest of the circle is the one whose previous (the newest) comes after it.
-            if (previous &- self.headSequence) > (sequence &- self.headSequence) {
-                let position = self.index.find(hash: slot.hash) { $0 == sequence }!
-                self.index.replaceSequence(at: position, with: next)
-            }
+        if self.isIndexed {
+            self.unindexMessage(at: sequence)
         }
         self.removeSlot(at: Int(sequence &- self.headSequence))
+    }
+
+    private mutating func unindexMessage(at sequence: UInt32) {
+        let slot = self[sequence]
+        guard slot.nextEqual != sequence else {
+            let position = self.index.find(hash: slot.hash) { $0 == sequence }!
+            Self.indexRemove(&self.index, at: position, slots: self.slots, head: self.headSequence)
+            return
+        }
+        let previous = slot.previousEqual
+        let next = slot.nextEqual
+        self[previous].nextEqual = next
+        self[next].previousEqual = previous
+        // The oldest of the circle is the one whose previous (the newest) comes after it.
+        if (previous &- self.headSequence) > (sequence &- self.headSequence) {
+            let position = self.index.find(hash: slot.hash) { $0 == sequence }!
+            self.index.replaceSequence(at: position, with: next)
+        }
     }
 
     // The index asks for the hash of entries it moves; it finds them in the slots. Both helpers
@@ -230,8 +281,9 @@ struct MessageStore: ~Copyable {
         if self.holes > 64 && self.holes > self.count {
             self.compact()
         } else if self.slots.isEmpty {
-            // An emptied queue gives back its ring.
+            // An emptied queue gives back its ring, and indexes again only when asked to.
             self.slots = Deque()
+            self.isIndexed = false
         }
     }
 
@@ -252,7 +304,9 @@ struct MessageStore: ~Copyable {
         }
         self.slots = compacted
         self.holes = 0
-        Self.rebuildIndex(&self.index, slots: self.slots, head: head)
+        if self.isIndexed {
+            Self.rebuildIndex(&self.index, slots: self.slots, head: head)
+        }
     }
 
     /// Indexes the oldest message of each content.
@@ -268,9 +322,9 @@ struct MessageStore: ~Copyable {
 
     // MARK: Message storage
 
-    static func hash(_ bytes: ByteBuffer) -> UInt32 {
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var hasher = Hasher()
-        bytes.withUnsafeReadableBytes { hasher.combine(bytes: $0) }
+        hasher.combine(bytes: bytes)
         return UInt32(truncatingIfNeeded: hasher.finalize())
     }
 
