@@ -79,7 +79,7 @@ struct MessageStore: ~Copyable {
         var hash: UInt32 = 0
         var position: Int?
         if self.isIndexed {
-            hash = message.bytes.withUnsafeReadableBytes { Self.hash($0) }
+            hash = Self.hash(message.bytes)
             position = self.find(message.bytes, hash: hash)
             if unique && position != nil {
                 return false
@@ -144,7 +144,7 @@ struct MessageStore: ~Copyable {
     /// Whether a message equal to `bytes` is queued.
     mutating func contains(_ bytes: ByteBuffer) -> Bool {
         self.buildIndexIfNeeded()
-        return self.find(bytes, hash: bytes.withUnsafeReadableBytes { Self.hash($0) }) != nil
+        return self.find(bytes, hash: Self.hash(bytes)) != nil
     }
 
     /// Removes every message equal to `bytes`, wherever it stands.
@@ -160,7 +160,7 @@ struct MessageStore: ~Copyable {
     /// - Returns: How many were removed.
     mutating func remove(equalTo bytes: ByteBuffer, limit: Int, fromHead: Bool) -> Int {
         self.buildIndexIfNeeded()
-        let hash = bytes.withUnsafeReadableBytes { Self.hash($0) }
+        let hash = Self.hash(bytes)
         var removed = 0
         // One at a time, finding the circle again: a removal may compact the ring, which
         // renumbers every sequence.
@@ -321,6 +321,10 @@ struct MessageStore: ~Copyable {
     }
 
     // MARK: Message storage
+
+    static func hash(_ bytes: ByteBuffer) -> UInt32 {
+        bytes.withUnsafeReadableBytes { Self.hash($0) }
+    }
 
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var hasher = Hasher()
