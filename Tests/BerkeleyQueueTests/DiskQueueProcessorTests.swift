@@ -339,4 +339,13 @@ private func temporaryDirectory() -> String {
             #expect(left == [message("first"), message("third")])
         }
     }
+
+    @Test func checkpointsGrowApartWithTheDatabaseFile() {
+        let minimum = UInt32(64 << 10)
+        #expect(DiskQueueProcessor.checkpointLogKilobytes(databaseFileBytes: 0) == minimum)
+        #expect(DiskQueueProcessor.checkpointLogKilobytes(databaseFileBytes: 200 << 20) == minimum)
+        // A 10M-message queue: about 1.2 GB of file, a checkpoint every 300 MiB of log.
+        #expect(DiskQueueProcessor.checkpointLogKilobytes(databaseFileBytes: 1200 << 20) == 300 << 10)
+        #expect(DiskQueueProcessor.checkpointLogKilobytes(databaseFileBytes: Int.max) == UInt32.max)
+    }
 }

@@ -67,12 +67,21 @@ public final class DiskQueueProcessor: QueueProcessor {
     static let maximumMessagesPerTransaction = 2000
     /// Messages of a deleted queue purged per transaction, between batches of client commands.
     static let purgeSliceSize = 500
-    /// How often to ask for a checkpoint; Berkeley DB takes one only when 64 MiB of log (or a
-    /// minute) has passed since the last. Fewer checkpoints write each hot page fewer times: with
-    /// 10M messages queued, every pop dirties an index page of its own, and checkpoints every
-    /// 8 MiB spent more time writing them than serving clients. Recovery replays at most that.
+    /// How often to ask for a checkpoint; Berkeley DB takes one only when
+    /// ``checkpointLogKilobytes(databaseFileBytes:)`` of log (or a minute) has passed since the last.
     static let checkpointInterval: Double = 0.1
-    static let checkpointLogKilobytes: UInt32 = 64 << 10
+
+    /// The log written between checkpoints: 64 MiB, or a quarter of the database file when that is
+    /// more. A checkpoint writes every page dirtied since the last one, and in a deep queue random
+    /// pops dirty nearly every index page: with 10M messages queued, each checkpoint wrote about
+    /// 0.5 GB and stalled the database thread for a second. Tying the interval to the file's size
+    /// keeps those writes below four times the log, whatever the depth; a small queue keeps a small
+    /// data directory. Recovery replays at most this much log.
+    static func checkpointLogKilobytes(databaseFileBytes: Int) -> UInt32 {
+        let bytes = max(64 << 20, databaseFileBytes / 4)
+        return UInt32(clamping: bytes >> 10)
+    }
+
     /// The longest the thread sleeps without work, so timers and flushes stay on time.
     static let idleWait: Double = 0.25
 
@@ -264,7 +273,8 @@ private final class DatabaseThread {
                 // stays short, log files nothing needs any more are removed, and a full disk that
                 // gets a little room back has enough to recover in.
                 _ = self.attempt("checkpointing") {
-                    try $0.environment.checkpoint(minimumKilobytes: DiskQueueProcessor.checkpointLogKilobytes, minimumMinutes: 1)
+                    let kilobytes = DiskQueueProcessor.checkpointLogKilobytes(databaseFileBytes: $0.databaseFileBytes)
+                    try $0.environment.checkpoint(minimumKilobytes: kilobytes, minimumMinutes: 1)
                 }
                 lastCheckpoint = now
             }
