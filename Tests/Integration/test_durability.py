@@ -164,6 +164,37 @@ def test_kill9_loses_nothing_acknowledged(data_dir):
     check_producer_order(remaining, "the messages left")
 
 
+def directory_bytes(path):
+    return sum(os.path.getsize(os.path.join(path, name)) for name in os.listdir(path))
+
+
+def test_steady_load_checkpoints_and_removes_old_log_files(start_server, data_dir):
+    """Pushes and pops 1 KiB messages until Berkeley DB has logged several checkpoint intervals
+    (64 MiB each for a small database): the data directory must stay near one interval's worth,
+    because checkpoints run and the log files behind them are deleted."""
+    server = start_server("redis-diskqueue-server", "--fsync", "no")
+    client = redis.Redis(port=server.port)
+    payload = os.urandom(350).hex()  # 700 bytes: a push and a pop log about 1.5 KiB
+    batch = 500
+    largest = 0
+    for round_ in range(240):  # about 240 MiB of log
+        pipe = client.pipeline(transaction=False)
+        for index in range(batch):
+            pipe.sadd("steady", f"{round_}:{index}:{payload}")
+        pipe.spop("steady", batch)
+        replies = pipe.execute()
+        assert replies[:batch] == [1] * batch
+        assert len(replies[batch]) == batch
+        largest = max(largest, directory_bytes(data_dir))
+    logs = [name for name in os.listdir(data_dir) if name.startswith("log.")]
+    assert client.scard("steady") == 0
+    # One checkpoint interval of log, the log file being written, and a small database file.
+    bound = 64 * 2**20 + 2 * 16 * 2**20 + 16 * 2**20
+    assert largest < bound, f"the data directory reached {largest} bytes: {sorted(os.listdir(data_dir))}"
+    # Without removal the log would fill at least 14 files of 16 MiB.
+    assert len(logs) <= 7, sorted(logs)
+
+
 def test_hostile_queue_names_stay_inside_the_data_dir(data_dir, tmp_path):
     # Run from an empty directory: nothing may appear in it, nor beside the data dir.
     server = Server("redis-diskqueue-server", data_dir=data_dir, cwd=tmp_path)
