@@ -195,7 +195,7 @@ struct MessageStore: ~Copyable {
     /// oldest at the head.
     private mutating func indexMessage(at sequence: UInt32, hash: UInt32, equalTo position: Int?, joiningAt end: QueueEnd) {
         guard let position else {
-            Self.indexInsert(&self.index, sequence: sequence, hash: hash, slots: self.slots, head: self.headSequence)
+            self.index.insert(sequence: sequence, hash: hash)
             return
         }
         let oldest = self.index.sequence(at: position)
@@ -235,7 +235,7 @@ struct MessageStore: ~Copyable {
         let slot = self[sequence]
         guard slot.nextEqual != sequence else {
             let position = self.index.find(hash: slot.hash) { $0 == sequence }!
-            Self.indexRemove(&self.index, at: position, slots: self.slots, head: self.headSequence)
+            self.index.remove(at: position)
             return
         }
         let previous = slot.previousEqual
@@ -247,18 +247,6 @@ struct MessageStore: ~Copyable {
             let position = self.index.find(hash: slot.hash) { $0 == sequence }!
             self.index.replaceSequence(at: position, with: next)
         }
-    }
-
-    // The index asks for the hash of entries it moves; it finds them in the slots. Both helpers
-    // borrow `slots` beside the mutated `index`, so the ring is never copied.
-    private static func indexInsert(
-        _ index: inout MessageIndex, sequence: UInt32, hash: UInt32, slots: Deque<Slot>, head: UInt32
-    ) {
-        index.insert(sequence: sequence, hash: hash) { slots[Int($0 &- head)].hash }
-    }
-
-    private static func indexRemove(_ index: inout MessageIndex, at position: Int, slots: Deque<Slot>, head: UInt32) {
-        index.remove(at: position) { slots[Int($0 &- head)].hash }
     }
 
     /// Frees the message in the slot at `offset` and keeps both ends of the ring on a message.
