@@ -48,7 +48,7 @@ public final class KeyValueCache: Sendable {
     public let shardMemoryLimit: Int
 
     private let shards: [AdaptiveLockedBox<KeyValueCacheShard>]
-    private let hasher: KeyHasher
+    private let hasher: ByteHasher
     private let clock: any KeyValueCacheClock
 
     /// Creates an empty cache.
@@ -86,7 +86,7 @@ public final class KeyValueCache: Sendable {
                 )
             )
         }
-        self.hasher = KeyHasher(seed: UInt64.random(in: .min ... .max))
+        self.hasher = ByteHasher(seed: UInt64.random(in: .min ... .max))
         self.clock = clock
     }
 

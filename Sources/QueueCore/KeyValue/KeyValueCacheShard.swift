@@ -579,7 +579,7 @@ struct KeyValueCacheShard: Sendable {
 
 extension KeyValueCacheShard {
     /// Every way the table could be corrupt, described; empty when sound.
-    func invariantViolations(hasher: KeyHasher) -> [String] {
+    func invariantViolations(hasher: ByteHasher) -> [String] {
         var problems: [String] = []
         // LRU: a consistent chain from newest to oldest through exactly the occupied slots.
         var visited = 0

@@ -315,10 +315,11 @@ struct MessageStore: ~Copyable {
     }
 
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var hasher = Hasher()
-        hasher.combine(bytes: bytes)
-        return UInt32(truncatingIfNeeded: hasher.finalize())
+        UInt32(truncatingIfNeeded: Self.hasher.hash(bytes))
     }
+
+    /// Random per process, so a client cannot pick messages that share one probe chain.
+    private static let hasher = ByteHasher(seed: UInt64.random(in: .min ... .max))
 
     private static func store(_ bytes: ByteBuffer) -> UnsafeMutableRawPointer {
         let length = bytes.readableBytes

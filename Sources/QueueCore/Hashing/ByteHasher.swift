@@ -1,9 +1,12 @@
-/// A seeded 64-bit hash of a key, computed once per operation: its high half picks the shard and
-/// its low half the bucket inside the shard, so the two never correlate.
+/// A seeded 64-bit hash of bytes, for the in-memory tables keyed by content: cache keys and
+/// queue messages. The key/value cache takes its high half for the shard and its low half for the
+/// bucket inside the shard, so the two never correlate.
 ///
-/// Eight bytes per step with a multiply-rotate mix, then murmur3's 64-bit finaliser. The seed is
-/// random per cache, so clients cannot precompute keys that all land in one chain.
-struct KeyHasher: Sendable {
+/// Eight bytes per step with a multiply-rotate mix, then murmur3's 64-bit finaliser: a few
+/// nanoseconds for a short message, where SipHash (Swift's `Hasher`) spends tens. The seed is
+/// random per table (or per process), so clients cannot precompute inputs that all land in one
+/// chain.
+struct ByteHasher: Sendable {
     let seed: UInt64
 
     @inline(__always)
