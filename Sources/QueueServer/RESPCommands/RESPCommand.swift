@@ -47,9 +47,9 @@ enum RESPCommand: CaseIterable, Sendable {
         self == .auth || self == .hello || self == .quit
     }
 
-    /// Every command by name, with its arity: one hash lookup per request finds both.
-    static let byName: [CommandName: (command: RESPCommand, arity: Arity)] = Dictionary(
-        uniqueKeysWithValues: specs.map { (CommandName($0.value.name), ($0.key, Arity($0.value.arity))) }
+    /// Every command by name, with its arity: one lookup per request finds both.
+    static let byName = CommandNameTable<(command: RESPCommand, arity: Arity)>(
+        specs.map { (CommandName($0.value.name), ($0.key, Arity($0.value.arity))) }
     )
 
     var spec: Spec { Self.specs[self]! }
