@@ -52,6 +52,29 @@ import Testing
         #expect(processor.memoryInUse == 0)
     }
 
+    @Test func aRememberedQueueThatLeftTheRegistryIsLookedUpAgain() {
+        let processor = RAMQueueProcessor()
+        let (first, second) = (TestClient(), TestClient())
+        func push(_ text: String, by client: TestClient) -> (added: Int, length: Int)? {
+            processor.run(.push(queue: buffer("q"), messages: messages(text), end: .tail, onlyIfAbsent: false), client: client).pushed
+        }
+        func pop(by client: TestClient) -> String?? {
+            processor.run(.pop(queue: buffer("q"), end: .head, count: nil), client: client).messageText
+        }
+        #expect(push("a", by: first)! == (1, 1))
+        #expect(pop(by: second) == .some("a"))  // the queue both remember leaves the registry
+        #expect(push("b", by: second)! == (1, 1))
+        #expect(pop(by: first) == .some("b"))
+        #expect(push("c", by: first)! == (1, 1))
+        #expect(processor.run(.delete(queues: [buffer("q")]), client: second).integer == 1)
+        #expect(push("d", by: first)! == (1, 1))
+        #expect(processor.run(.remove(queue: buffer("q"), members: [buffer("c")]), client: second).integer == 0)
+        #expect(processor.run(.length(queue: buffer("q"))).integer == 1)
+        #expect(pop(by: second) == .some("d"))
+        #expect(pop(by: first) == .some(nil))
+        #expect(processor.run(.queueCount).integer == 0)
+    }
+
     @Test func memoryLimitRefusesPushesAndFreesOnPop() {
         let processor = RAMQueueProcessor(configuration: .init(memoryLimit: 1000))
         let big = Message(bytes: ByteBuffer(repeating: 1, count: 400))
@@ -97,19 +120,23 @@ import Testing
         let popped = await withTaskGroup(of: [String].self) { group in
             for producer in 0..<producers {
                 group.addTask {
+                    // One client each, so producers and consumers race on the queue they remember
+                    // while it empties, leaves the registry and comes back.
+                    let client = TestClient()
                     for index in 0..<perProducer {
                         let message = messages("\(producer)-\(index)")
-                        _ = processor.run(.push(queue: buffer("q"), messages: message, end: .tail, onlyIfAbsent: false))
+                        _ = processor.run(.push(queue: buffer("q"), messages: message, end: .tail, onlyIfAbsent: false), client: client)
                     }
                     return []
                 }
             }
             for _ in 0..<2 {
                 group.addTask {
+                    let client = TestClient()
                     var popped: [String] = []
                     var idle = 0
                     while idle < 1000 {
-                        if case .message(let message?) = processor.run(.pop(queue: buffer("q"), end: .head, count: nil)) {
+                        if case .message(let message?) = processor.run(.pop(queue: buffer("q"), end: .head, count: nil), client: client) {
                             popped.append(String(buffer: message.bytes))
                             idle = 0
                         } else {

@@ -8,6 +8,7 @@ final class TestClient: QueueClient, @unchecked Sendable {
     var delivered: [QueueReply] = []
     /// A client that has disconnected refuses deliveries.
     var isGone = false
+    var recentQueue: AnyObject?
 
     var eventLoop: any EventLoop { self.embeddedLoop }
 

@@ -36,4 +36,16 @@ public protocol QueueClient: AnyObject, Sendable {
     ///   blocking pop, say) never reached it and goes back to its queue.
     @discardableResult
     func deliver(_ replies: [QueueReply]) -> Bool
+
+    /// The queue this client's last command used, kept there by the processor so the next command
+    /// on it skips the registry; opaque to the client. Touched only on ``eventLoop``.
+    var recentQueue: AnyObject? { get set }
+}
+
+extension QueueClient {
+    /// For a client that keeps nothing: every command looks its queue up afresh.
+    public var recentQueue: AnyObject? {
+        get { nil }
+        set {}
+    }
 }

@@ -64,10 +64,10 @@ public final class RAMQueueProcessor: QueueProcessor {
     public func execute(_ command: QueueCommand, for client: any QueueClient) -> QueueReply? {
         switch command {
         case .push(let name, let messages, let end, let onlyIfAbsent):
-            return self.push(messages, to: name, at: end, onlyIfAbsent: onlyIfAbsent)
+            return self.push(messages, to: name, at: end, onlyIfAbsent: onlyIfAbsent, for: client)
         case .pop(let name, let end, let count):
-            guard let count else { return .message(self.popOne(from: name, at: end)) }
-            return .messages(self.pop(from: name, at: end, count: count))
+            guard let count else { return .message(self.popOne(from: name, at: end, for: client)) }
+            return .messages(self.pop(from: name, at: end, count: count, for: client))
         case .length(let name):
             return .integer(self.queue(named: name)?.withLock { $0.messages.count } ?? 0)
         case .contains(let name, let members):
@@ -77,10 +77,10 @@ public final class RAMQueueProcessor: QueueProcessor {
                     ?? Array(repeating: false, count: members.count)
             )
         case .remove(let name, let members):
-            return .integer(self.take(from: name) { store in members.reduce(0) { $0 + store.removeAll(equalTo: $1) } } ?? 0)
+            return .integer(self.take(from: name, for: client) { store in members.reduce(0) { $0 + store.removeAll(equalTo: $1) } } ?? 0)
         case .removeOccurrences(let name, let member, let count):
             return .integer(
-                self.take(from: name) { store in
+                self.take(from: name, for: client) { store in
                     store.remove(equalTo: member, limit: count == 0 ? .max : abs(count), fromHead: count >= 0)
                 } ?? 0
             )
@@ -172,14 +172,18 @@ public final class RAMQueueProcessor: QueueProcessor {
 
     /// Pushes `messages` and hands them to waiting clients first in line.
     ///
-    /// - Parameter overLimit: Whether the memory limit may be exceeded: a message that only comes
-    ///   back (an aborted reservation) must never be refused.
+    /// - Parameters:
+    ///   - overLimit: Whether the memory limit may be exceeded: a message that only comes back (an
+    ///     aborted reservation) must never be refused.
+    ///   - client: The client whose command this is, called on its event loop; it remembers the
+    ///     queue (see ``queue(named:creating:rememberedBy:)``).
     func push(
         _ messages: [Message],
         to name: ByteBuffer,
         at end: QueueEnd,
         onlyIfAbsent: Bool,
-        overLimit: Bool = false
+        overLimit: Bool = false,
+        for client: (any QueueClient)? = nil
     ) -> QueueReply {
         let charge = messages.reduce(0) { $0 + self.charge(for: $1) }
         if charge > 0 {
@@ -191,7 +195,7 @@ public final class RAMQueueProcessor: QueueProcessor {
         }
         let unique = !self.configuration.allowsDuplicates || onlyIfAbsent
         while true {
-            guard let queue = self.queue(named: name, creating: true) else {
+            guard let queue = self.queue(named: name, creating: true, rememberedBy: client) else {
                 self.release(charge)
                 return .failure(.tooManyQueues)
             }
@@ -211,7 +215,10 @@ public final class RAMQueueProcessor: QueueProcessor {
                 self.noteTransition(from: before, to: state.messages.count)
                 return (added, length, kept, handoffs, state.isIdle)
             }
-            guard let outcome else { continue }  // left the registry meanwhile: look again
+            guard let outcome else {  // left the registry meanwhile: look again
+                client?.recentQueue = nil
+                continue
+            }
             self.release(charge - outcome.kept)
             if outcome.isIdle {
                 self.retire(queue)
@@ -224,9 +231,9 @@ public final class RAMQueueProcessor: QueueProcessor {
     }
 
     /// Takes up to `count` messages from `end` of a queue.
-    func pop(from name: ByteBuffer, at end: QueueEnd, count: Int) -> [Message] {
+    func pop(from name: ByteBuffer, at end: QueueEnd, count: Int, for client: (any QueueClient)? = nil) -> [Message] {
         guard count > 0 else { return [] }
-        return self.take(from: name) { messages in
+        return self.take(from: name, for: client) { messages in
             var taken: [Message] = []
             while taken.count < count, let message = messages.pop(from: end) {
                 taken.append(message)
@@ -236,8 +243,8 @@ public final class RAMQueueProcessor: QueueProcessor {
     }
 
     /// Takes the message at `end` of a queue, if any: ``pop(from:at:count:)`` without an array.
-    func popOne(from name: ByteBuffer, at end: QueueEnd) -> Message? {
-        self.take(from: name) { $0.pop(from: end) } ?? nil
+    func popOne(from name: ByteBuffer, at end: QueueEnd, for client: (any QueueClient)? = nil) -> Message? {
+        self.take(from: name, for: client) { $0.pop(from: end) } ?? nil
     }
 
     /// Takes a message from one end of `source` and pushes it onto `destination`.
@@ -248,10 +255,14 @@ public final class RAMQueueProcessor: QueueProcessor {
     }
 
     /// Runs `removal` on a queue's messages under its lock and books what it took out; nil when
-    /// the queue does not exist.
-    private func take<Taken>(from name: ByteBuffer, _ removal: (inout MessageStore) -> Taken) -> Taken? {
+    /// the queue does not exist. `client` remembers the queue, as in ``push(_:to:at:onlyIfAbsent:overLimit:for:)``.
+    private func take<Taken>(
+        from name: ByteBuffer,
+        for client: (any QueueClient)? = nil,
+        _ removal: (inout MessageStore) -> Taken
+    ) -> Taken? {
         while true {
-            guard let queue = self.queue(named: name) else { return nil }
+            guard let queue = self.queue(named: name, rememberedBy: client) else { return nil }
             let outcome = queue.withLock { state -> (taken: Taken, isIdle: Bool)? in
                 guard !state.isRetired else { return nil }
                 let before = (count: state.messages.count, bytes: state.messages.contentBytes)
@@ -259,7 +270,10 @@ public final class RAMQueueProcessor: QueueProcessor {
                 self.bookRemovals(from: &state, before: before)
                 return (taken, state.isIdle)
             }
-            guard let outcome else { continue }  // left the registry meanwhile: look again
+            guard let outcome else {  // left the registry meanwhile: look again
+                client?.recentQueue = nil
+                continue
+            }
             if outcome.isIdle {
                 self.retire(queue)
             }
@@ -325,7 +339,22 @@ public final class RAMQueueProcessor: QueueProcessor {
 
     /// The queue object called `name`; with `creating`, a new empty one if there is none and the
     /// queue limit allows it.
-    func queue(named name: ByteBuffer, creating: Bool = false) -> RAMQueue? {
+    ///
+    /// With `client`, the client's ``QueueClient/recentQueue`` is tried first and then set to what
+    /// the registry gave: a client that sticks to one queue skips the shard lock and the hashing.
+    /// A remembered queue may have left the registry since, so the caller must check `isRetired`
+    /// under the queue's lock, and forget it and look again if set.
+    func queue(named name: ByteBuffer, creating: Bool = false, rememberedBy client: (any QueueClient)? = nil) -> RAMQueue? {
+        guard let client else { return self.registeredQueue(named: name, creating: creating) }
+        if let recent = client.recentQueue as? RAMQueue, recent.name == name {
+            return recent
+        }
+        let queue = self.registeredQueue(named: name, creating: creating)
+        client.recentQueue = queue
+        return queue
+    }
+
+    private func registeredQueue(named name: ByteBuffer, creating: Bool) -> RAMQueue? {
         self.shard(for: name).withLockedValue { queues in
             if let queue = queues[name] {
                 return queue

@@ -47,6 +47,7 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     private var received: ByteBuffer?
     private var output = ByteBuffer()
     private var owed = Deque<OwedReply>()
+    var recentQueue: AnyObject?
 
     private var isOpen = false
     private var isWritable = true
