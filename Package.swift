@@ -10,11 +10,6 @@ let programs = [
     "mc-db-server",
 ]
 
-/// Release builds drop Swift's run-time exclusivity checks (the compile-time ones stay, and debug
-/// builds, which run the tests, keep both): on the per-request path they cost 10-20% of a RAM
-/// command's CPU time.
-let releaseSpeed: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
-
 let nio = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioLocks = Target.Dependency.product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
@@ -38,9 +33,9 @@ let package = Package(
 
         // Wire codecs: bytes in, requests out; replies written straight into ByteBuffers.
         // ASCIIBytes holds what both codecs share: decimal integers read and written without Strings.
-        .target(name: "ASCIIBytes", dependencies: [nio], swiftSettings: releaseSpeed),
-        .target(name: "RESP", dependencies: ["ASCIIBytes", nio], swiftSettings: releaseSpeed),
-        .target(name: "MemcacheText", dependencies: ["ASCIIBytes", nio], swiftSettings: releaseSpeed),
+        .target(name: "ASCIIBytes", dependencies: [nio]),
+        .target(name: "RESP", dependencies: ["ASCIIBytes", nio]),
+        .target(name: "MemcacheText", dependencies: ["ASCIIBytes", nio]),
 
         // Protocol-agnostic processors: the Processor API, the RAM queue and the RAM key/value cache.
         .target(
@@ -48,8 +43,7 @@ let package = Package(
             dependencies: [
                 nio, nioLocks,
                 .product(name: "DequeModule", package: "swift-collections"),
-            ],
-            swiftSettings: releaseSpeed
+            ]
         ),
 
         // The disk queue: the Berkeley DB wrapper and the processor that runs it on its own thread.
@@ -59,8 +53,7 @@ let package = Package(
                 "CBerkeleyDB", "QueueCore", nio, nioLocks,
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: releaseSpeed
+            ]
         ),
 
         // NIOPosix glue: configuration, bootstrap, connection handlers, command tables.
@@ -73,8 +66,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: releaseSpeed
+            ]
         ),
 
         // Helpers shared by the test targets.
