@@ -287,7 +287,7 @@ final class DiskQueueStore {
                             return true
                         }
                         // An equal message is queued, or (rarely) another one shares the digest.
-                        if try self.findMessage(message.bytes, digest: digest, in: record, transaction) != nil {
+                        if try self.findMessage(message.bytes, digest: digest, in: record, transaction, digestIsIndexed: true) != nil {
                             return false
                         }
                     }
@@ -558,15 +558,19 @@ final class DiskQueueStore {
         return try self.findMessage(bytes, digest: digest, in: record, transaction)
     }
 
+    ///
+    /// - Parameter digestIsIndexed: The caller just learnt that the index holds `digest` (a
+    ///   refused insert), so the lookup that would settle its absence is skipped.
     private func findMessage(
         _ bytes: ByteBuffer,
         digest: UInt64,
         in record: QueueRecord,
-        _ transaction: Transaction
+        _ transaction: Transaction,
+        digestIsIndexed: Bool = false
     ) throws -> UInt64? {
         try StorageKeys.withPair(record.id, digest) { indexKey in
             // Most messages are not queued yet: one lookup settles it without opening a cursor.
-            guard try self.index.containsKey(indexKey, in: transaction) else { return nil }
+            guard try digestIsIndexed || self.index.containsKey(indexKey, in: transaction) else { return nil }
             return try transaction.withCursor(on: self.index) { cursor in
                 // Equal digests are rare; each candidate is compared with the stored message.
                 var candidate = try cursor.seek(toKey: indexKey) { _, value in StorageKeys.integer(value) }
