@@ -45,13 +45,15 @@ def pytest_sessionfinish(session, exitstatus):
 class Server:
     """One running program. Its stderr is drained on a thread so it never blocks on a full pipe."""
 
-    def __init__(self, program, args=(), data_dir=None, cwd=None, file_size_limit=None):
+    def __init__(self, program, args=(), data_dir=None, cwd=None, file_size_limit=None, open_files_limit=None):
         self.program = program
         self.args = list(args)
         self.data_dir = data_dir
         self.cwd = cwd
         # Bytes any one file of the server may reach (`ulimit -f`), to make a disk "full".
         self.file_size_limit = file_size_limit
+        # Descriptors the server may have open (`ulimit -n`).
+        self.open_files_limit = open_files_limit
         self.process = None
         self.port = None
         self.log = []
@@ -65,15 +67,16 @@ class Server:
         if self.program in DISK_PROGRAMS and not any(a.startswith("--data-dir") for a in self.args):
             args += ["--data-dir", self.data_dir]
         self.log = []
-        limit = self.file_size_limit
+        limits = [(resource.RLIMIT_FSIZE, self.file_size_limit), (resource.RLIMIT_NOFILE, self.open_files_limit)]
 
-        def limit_file_size():
-            if limit is not None:
-                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        def set_limits():
+            for which, limit in limits:
+                if limit is not None:
+                    resource.setrlimit(which, (limit, limit))
 
         self.process = subprocess.Popen(
             args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=self.cwd,
-            preexec_fn=limit_file_size,
+            preexec_fn=set_limits,
         )
         _UNSTOPPED.add(self.process.pid)
         ready = threading.Event()

@@ -221,6 +221,31 @@ def test_hostile_queue_names_stay_inside_the_data_dir(data_dir, tmp_path):
     db_verify(data_dir)
 
 
+def test_ten_thousand_queues_under_a_limit_of_1024_open_files(data_dir):
+    # Queues are keys in one database file, never files of their own (issue 3).
+    server = Server("redis-diskqueue-server", data_dir=data_dir, open_files_limit=1024).start()
+    try:
+        with redis.Redis(port=server.port) as client:
+            names = [f"queue-{index}" for index in range(10_000)]
+            pipe = client.pipeline(transaction=False)
+            for name in names:
+                pipe.sadd(name, f"message of {name}")
+            assert pipe.execute() == [1] * len(names)
+            assert client.dbsize() == len(names)
+        assert server.stop() == 0
+        server.start()
+        with redis.Redis(port=server.port) as client:
+            assert client.dbsize() == len(names)
+            pipe = client.pipeline(transaction=False)
+            for name in names:
+                pipe.spop(name)
+            assert pipe.execute() == [f"message of {name}".encode() for name in names]
+            assert client.dbsize() == 0
+    finally:
+        assert server.stop() == 0
+    db_verify(data_dir)
+
+
 def test_sigterm_finishes_in_flight_work_and_exits_zero(data_dir):
     server = Server("redis-diskqueue-server", data_dir=data_dir).start()
     with server.connect() as sock:
