@@ -8,6 +8,12 @@ Subcommands:
                                `redis-cli --pipe`: COUNT distinct members of exactly SIZE bytes
                                (PREFIX, a zero-padded index, then 'x' padding), PER_COMMAND
                                members per SADD (default 1000)
+  stall-probe PORT SECONDS COMMAND [ARG...]
+                               send COMMAND on one connection while another sends
+                               `SCARD stall-probe` (a command the processor answers, unlike
+                               PING) after the last for SECONDS from then on; print the longest
+                               and the 99th percentile round trip of those in milliseconds, how
+                               many there were, and COMMAND's reply
   table RESULTS.tsv [HEADER.txt]
                                print the results table (markdown) from bin/bench's samples
 
@@ -23,6 +29,8 @@ Samples (one line each, tab-separated), written by bin/bench:
 import socket
 import statistics
 import sys
+import threading
+import time
 
 
 def free_port(used):
@@ -60,6 +68,49 @@ def gen_sadd(key, count, size, prefix, per_command=1000):
         out.write(b"".join(parts))
         i += n
     out.flush()
+    return 0
+
+
+def resp_command(*args):
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(parts)
+
+
+def stall_probe(port, seconds, *command):
+    """How long another client's commands wait while COMMAND runs (and the work it leaves behind)."""
+    port, seconds = int(port), float(seconds)
+    probe = socket.create_connection(("127.0.0.1", port))
+    probe.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    worker = socket.create_connection(("127.0.0.1", port))
+    reply = []
+
+    def run_command():
+        worker.sendall(resp_command(*command))
+        reply.append(worker.recv(4096).decode(errors="replace").strip())
+
+    ping = resp_command("SCARD", "stall-probe")
+    rtts = []
+    thread = threading.Thread(target=run_command)
+    thread.start()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        start = time.monotonic()
+        probe.sendall(ping)
+        got = b""
+        while not got.endswith(b"\r\n"):
+            chunk = probe.recv(64)
+            if not chunk:
+                sys.stderr.write("stall-probe: the server closed the connection\n")
+                return 1
+            got += chunk
+        rtts.append(time.monotonic() - start)
+    thread.join()
+    rtts.sort()
+    p99 = rtts[min(len(rtts) - 1, int(len(rtts) * 0.99))]
+    print(f"{rtts[-1] * 1000:.1f} {p99 * 1000:.2f} {len(rtts)} {reply[0] if reply else '-'}")
     return 0
 
 
@@ -177,6 +228,8 @@ def main(argv):
         return free_port(args)
     if cmd == "gen-sadd":
         return gen_sadd(*args)
+    if cmd == "stall-probe":
+        return stall_probe(*args)
     if cmd == "table":
         return table(*args)
     sys.stderr.write(__doc__)
