@@ -85,7 +85,8 @@ let package = Package(
         .testTarget(
             name: "QueueServerTests",
             dependencies: [
-                "QueueServer", "QueueCore", nio, nioEmbedded,
+                "QueueServer", "QueueCore", nio, nioLocks, nioEmbedded,
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

@@ -1,0 +1,141 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOEmbedded
+import QueueCore
+import Testing
+
+@testable import QueueServer
+
+/// The connection handler in an `EmbeddedChannel`: bytes in, bytes out, as the server's pipeline
+/// has it (one ``Connection`` and nothing else), over a real RAM queue processor.
+@Suite struct ConnectionTests {
+    @Test func pipelinedRequestsAreAnsweredInOneWrite() throws {
+        let channel = try Self.channel(RESPSession.self, RedisQueueProgram.self)
+        try channel.writeInbound(resp(["SADD", "q", "a"]) + resp(["SADD", "q", "b"]) + resp(["SPOP", "q"]) + "PING\r\n")
+        channel.embeddedEventLoop.run()
+        #expect(try Self.written(channel) == [":1\r\n:1\r\n$1\r\na\r\n+PONG\r\n"])
+    }
+
+    @Test func aRequestArrivingByteByByteIsAnsweredOnceWhole() throws {
+        let channel = try Self.channel(RESPSession.self, RedisQueueProgram.self)
+        for byte in resp(["SADD", "q", "binary\r\n\0"]).utf8 {
+            try channel.writeInbound(ByteBuffer(bytes: [byte]))
+            channel.embeddedEventLoop.run()
+        }
+        try channel.writeInbound(resp(["SPOP", "q"]))
+        channel.embeddedEventLoop.run()
+        #expect(try Self.written(channel) == [":1\r\n", "$9\r\nbinary\r\n\0\r\n"])
+    }
+
+    @Test func aLaterProcessorReplyKeepsItsPlaceInLine() throws {
+        let processor = LateLengthProcessor()
+        let channel = try Self.channel(RESPSession.self, RedisQueueProgram.self, processor: processor)
+        try channel.writeInbound(resp(["SADD", "q", "a"]) + resp(["SCARD", "q"]) + "PING\r\n" + resp(["SPOP", "q"]))
+        channel.embeddedEventLoop.run()
+        // SADD went out; PONG and SPOP's reply wait behind the SCARD the processor still owes.
+        #expect(try Self.written(channel) == [":1\r\n"])
+        processor.answerHeldCommands()
+        channel.embeddedEventLoop.run()
+        #expect(try Self.written(channel) == [":1\r\n+PONG\r\n$1\r\na\r\n"])
+    }
+
+    @Test func aProtocolErrorIsAnsweredThenTheConnectionCloses() throws {
+        let channel = try Self.channel(RESPSession.self, RedisQueueProgram.self)
+        try channel.writeInbound(resp(["SADD", "q", "a"]) + "*1\r\n$-7\r\n" + resp(["SPOP", "q"]))
+        channel.embeddedEventLoop.run()
+        #expect(try Self.written(channel) == [":1\r\n-ERR Protocol error: invalid bulk length\r\n"])
+        // The client gets a moment to read the reply before the connection goes.
+        channel.embeddedEventLoop.advanceTime(by: .seconds(3))
+        #expect(!channel.isActive)
+    }
+
+    @Test func memcachedQueueRequestsAndFlagsRoundTrip() throws {
+        let channel = try Self.channel(MemcacheSession<MemcacheQueueStore>.self, MemcacheQueueProgram.self)
+        try channel.writeInbound("set q 7 0 2\r\nab\r\nadd q 9 0 2\r\nab\r\nget q q\r\n")
+        channel.embeddedEventLoop.run()
+        #expect(try Self.written(channel) == ["STORED\r\nNOT_STORED\r\nVALUE q 7 2\r\nab\r\nEND\r\n"])
+    }
+
+    @Test func aRefusedClientGetsTheProtocolsErrorAndIsClosed() throws {
+        let channel = EmbeddedChannel(handler: RefusingHandler(reply: RESPSession.tooManyClientsReply))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        channel.embeddedEventLoop.run()
+        #expect(try Self.written(channel) == ["-ERR max number of clients reached\r\n"])
+        #expect(!channel.isActive)
+    }
+
+    // MARK: Helpers
+
+    /// A connected channel whose only handler is a connection of `Session`, configured as
+    /// `Program` with `arguments` on its command line.
+    private static func channel<Session: WireSession, Program: ProgramProfile>(
+        _ session: Session.Type,
+        _ program: Program.Type,
+        arguments: [String] = [],
+        processor: (any QueueProcessor)? = nil
+    ) throws -> EmbeddedChannel {
+        let configuration = ServerConfiguration(try ServerOptions<Program>.parse(arguments))
+        let server = ServerContext(
+            configuration: configuration,
+            processor: processor ?? RAMQueueProcessor(),
+            logger: Logger(label: "test")
+        )
+        let loop = EmbeddedEventLoop()
+        let id = try #require(server.registry.admit())
+        let connection = Connection<Session>(id: id, server: server, eventLoop: loop, flusher: ReplyFlusher(eventLoop: loop))
+        let channel = EmbeddedChannel(handler: connection, loop: loop)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return channel
+    }
+
+    /// Every write the connection made since the last call, as text.
+    private static func written(_ channel: EmbeddedChannel) throws -> [String] {
+        var writes: [String] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
+            writes.append(String(decoding: buffer.readableBytesView, as: UTF8.self))
+        }
+        return writes
+    }
+}
+
+private func resp(_ arguments: [String]) -> String {
+    "*\(arguments.count)\r\n" + arguments.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+}
+
+extension EmbeddedChannel {
+    fileprivate func writeInbound(_ text: String) throws {
+        try self.writeInbound(ByteBuffer(string: text))
+    }
+}
+
+/// A RAM queue processor that delivers its answer to `SCARD` (`.length`) only when told to, as
+/// the disk queue delivers every answer later: it exercises the connection's reply ordering.
+private final class LateLengthProcessor: QueueProcessor {
+    private let queues = RAMQueueProcessor()
+    private let held = NIOLockedValueBox<[(client: any QueueClient, reply: QueueReply)]>([])
+
+    func execute(_ command: QueueCommand, for client: any QueueClient) -> QueueReply? {
+        guard let reply = self.queues.execute(command, for: client) else { return nil }
+        guard case .length = command else { return reply }
+        self.held.withLockedValue { $0.append((client, reply)) }
+        return nil
+    }
+
+    /// Delivers the held replies now, on the test's (the loop's) thread.
+    func answerHeldCommands() {
+        let held = self.held.withLockedValue { held -> [(client: any QueueClient, reply: QueueReply)] in
+            let taken = held
+            held.removeAll()
+            return taken
+        }
+        for (client, reply) in held {
+            client.deliver([reply])
+        }
+    }
+
+    var queueCount: Int { self.queues.queueCount }
+    var waitingClients: Int { self.queues.waitingClients }
+    func clientDisconnected(_ client: any QueueClient) { self.queues.clientDisconnected(client) }
+    func shutdown() async throws { try await self.queues.shutdown() }
+}
