@@ -91,14 +91,14 @@ def stall_probe(port, seconds, *command):
         worker.sendall(resp_command(*command))
         reply.append(worker.recv(4096).decode(errors="replace").strip())
 
-    ping = resp_command("SCARD", "stall-probe")
+    probe_command = resp_command("SCARD", "stall-probe")
     rtts = []
     thread = threading.Thread(target=run_command)
     thread.start()
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         start = time.monotonic()
-        probe.sendall(ping)
+        probe.sendall(probe_command)
         got = b""
         while not got.endswith(b"\r\n"):
             chunk = probe.recv(64)

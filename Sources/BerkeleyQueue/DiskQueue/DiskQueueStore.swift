@@ -558,6 +558,7 @@ final class DiskQueueStore {
         return try self.findMessage(bytes, digest: digest, in: record, transaction)
     }
 
+    /// The sequence of a queued message equal to `bytes`, whose digest is `digest`.
     ///
     /// - Parameter digestIsIndexed: The caller just learnt that the index holds `digest` (a
     ///   refused insert), so the lookup that would settle its absence is skipped.
