@@ -287,7 +287,12 @@ final class DiskQueueStore {
                             return true
                         }
                         // An equal message is queued, or (rarely) another one shares the digest.
-                        if try self.findMessage(message.bytes, digest: digest, in: record, transaction, digestIsIndexed: true) != nil {
+                        var isQueued = false
+                        try self.forEachEqualMessage(message.bytes, under: key, in: record, transaction) { _ in
+                            isQueued = true
+                            return false
+                        }
+                        if isQueued {
                             return false
                         }
                     }
@@ -555,39 +560,15 @@ final class DiskQueueStore {
     /// The sequence of a queued message equal to `bytes`, found through the index.
     private func findMessage(_ bytes: ByteBuffer, in record: QueueRecord, _ transaction: Transaction) throws -> UInt64? {
         let digest = bytes.withUnsafeReadableBytes { self.digest.digest($0) }
-        return try self.findMessage(bytes, digest: digest, in: record, transaction)
-    }
-
-    /// The sequence of a queued message equal to `bytes`, whose digest is `digest`.
-    ///
-    /// - Parameter digestIsIndexed: The caller just learnt that the index holds `digest` (a
-    ///   refused insert), so the lookup that would settle its absence is skipped.
-    private func findMessage(
-        _ bytes: ByteBuffer,
-        digest: UInt64,
-        in record: QueueRecord,
-        _ transaction: Transaction,
-        digestIsIndexed: Bool = false
-    ) throws -> UInt64? {
-        try StorageKeys.withPair(record.id, digest) { indexKey in
+        return try StorageKeys.withPair(record.id, digest) { indexKey in
             // Most messages are not queued yet: one lookup settles it without opening a cursor.
-            guard try digestIsIndexed || self.index.containsKey(indexKey, in: transaction) else { return nil }
-            return try transaction.withCursor(on: self.index) { cursor in
-                // Equal digests are rare; each candidate is compared with the stored message.
-                var candidate = try cursor.seek(toKey: indexKey) { _, value in StorageKeys.integer(value) }
-                while let sequence = candidate {
-                    let equal = try StorageKeys.withPair(record.id, sequence) { messageKey in
-                        try self.messages.withValue(forKey: messageKey, in: transaction) { stored in
-                            Self.equal(Self.contents(of: stored), bytes)
-                        }
-                    }
-                    if equal == true {
-                        return sequence
-                    }
-                    candidate = try cursor.nextDuplicate { _, value in StorageKeys.integer(value) }
-                }
-                return nil
+            guard try self.index.containsKey(indexKey, in: transaction) else { return nil }
+            var found: UInt64?
+            try self.forEachEqualMessage(bytes, under: indexKey, in: record, transaction) { sequence in
+                found = sequence
+                return false
             }
+            return found
         }
     }
 
@@ -595,19 +576,35 @@ final class DiskQueueStore {
     private func findMessages(_ bytes: ByteBuffer, in record: QueueRecord, _ transaction: Transaction) throws -> [UInt64] {
         let digest = bytes.withUnsafeReadableBytes { self.digest.digest($0) }
         return try StorageKeys.withPair(record.id, digest) { indexKey in
-            try transaction.withCursor(on: self.index) { cursor in
-                var found: [UInt64] = []
-                var candidate = try cursor.seek(toKey: indexKey) { _, value in StorageKeys.integer(value) }
-                while let sequence = candidate {
-                    let equal = try StorageKeys.withPair(record.id, sequence) { messageKey in
-                        try self.messages.withValue(forKey: messageKey, in: transaction) { Self.equal(Self.contents(of: $0), bytes) }
-                    }
-                    if equal == true {
-                        found.append(sequence)
-                    }
-                    candidate = try cursor.nextDuplicate { _, value in StorageKeys.integer(value) }
+            var found: [UInt64] = []
+            try self.forEachEqualMessage(bytes, under: indexKey, in: record, transaction) { sequence in
+                found.append(sequence)
+                return true
+            }
+            return found
+        }
+    }
+
+    /// Calls `body` with each message of `record` filed under `indexKey` (its queue id and a
+    /// digest) that equals `bytes`, in index order, while `body` returns true. Equal digests are
+    /// rare, so each candidate is compared with the stored message.
+    private func forEachEqualMessage(
+        _ bytes: ByteBuffer,
+        under indexKey: UnsafeRawBufferPointer,
+        in record: QueueRecord,
+        _ transaction: Transaction,
+        _ body: (UInt64) -> Bool
+    ) throws {
+        try transaction.withCursor(on: self.index) { cursor in
+            var candidate = try cursor.seek(toKey: indexKey) { _, value in StorageKeys.integer(value) }
+            while let sequence = candidate {
+                let equal = try StorageKeys.withPair(record.id, sequence) { messageKey in
+                    try self.messages.withValue(forKey: messageKey, in: transaction) { Self.equal(Self.contents(of: $0), bytes) }
                 }
-                return found
+                if equal == true, !body(sequence) {
+                    return
+                }
+                candidate = try cursor.nextDuplicate { _, value in StorageKeys.integer(value) }
             }
         }
     }
