@@ -50,13 +50,6 @@ public struct RESPRequest: Sendable, Equatable {
             offset = bulk.start + bulk.length + 2
         }
     }
-
-    /// The command name (the first argument).
-    @inlinable
-    public var name: ByteBuffer {
-        let bulk = self.frame.validatedBulkBounds(at: self.frame.readerIndex)
-        return self.frame.getSlice(at: bulk.start, length: bulk.length)!
-    }
 }
 
 extension ByteBuffer {

@@ -287,12 +287,7 @@ final class DiskQueueStore {
                             return true
                         }
                         // An equal message is queued, or (rarely) another one shares the digest.
-                        var isQueued = false
-                        try self.forEachEqualMessage(message.bytes, under: key, in: record, transaction) { _ in
-                            isQueued = true
-                            return false
-                        }
-                        if isQueued {
+                        if try self.firstEqualMessage(message.bytes, under: key, in: record, transaction) != nil {
                             return false
                         }
                     }
@@ -563,13 +558,23 @@ final class DiskQueueStore {
         return try StorageKeys.withPair(record.id, digest) { indexKey in
             // Most messages are not queued yet: one lookup settles it without opening a cursor.
             guard try self.index.containsKey(indexKey, in: transaction) else { return nil }
-            var found: UInt64?
-            try self.forEachEqualMessage(bytes, under: indexKey, in: record, transaction) { sequence in
-                found = sequence
-                return false
-            }
-            return found
+            return try self.firstEqualMessage(bytes, under: indexKey, in: record, transaction)
         }
+    }
+
+    /// The sequence of the first message of `record` filed under `indexKey` that equals `bytes`.
+    private func firstEqualMessage(
+        _ bytes: ByteBuffer,
+        under indexKey: UnsafeRawBufferPointer,
+        in record: QueueRecord,
+        _ transaction: Transaction
+    ) throws -> UInt64? {
+        var found: UInt64?
+        try self.forEachEqualMessage(bytes, under: indexKey, in: record, transaction) { sequence in
+            found = sequence
+            return false
+        }
+        return found
     }
 
     /// The sequences of every queued message equal to `bytes`.
