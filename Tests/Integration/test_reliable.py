@@ -83,6 +83,32 @@ def test_blpop_timeout_returns_nil_after_it(resp_server):
             client.execute_command("BLPOP", "x", "soon")
 
 
+def test_huge_and_tiny_timeouts_wait_as_in_redis(resp_server):
+    """Timeouts far beyond any clock (1e10 s, and 9e15 s, whose milliseconds nearly fill 64 bits)
+    wait for a push, as does one under a millisecond (Redis truncates it to 0, for ever); the
+    server stays up and the pushed messages reach them in order."""
+    timeouts = ["1e10", "9000000000000000", "0.0004"]
+    got = {}
+
+    def consume(timeout):
+        with redis.Redis(port=resp_server.port, socket_timeout=60) as client:
+            got[timeout] = client.execute_command("BLPOP", "far", timeout)
+
+    threads = []
+    for number, timeout in enumerate(timeouts):
+        thread = threading.Thread(target=consume, args=(timeout,), daemon=True)
+        thread.start()
+        threads.append(thread)
+        assert wait_until(lambda: blocked_clients(resp_server.port) == number + 1), f"BLPOP far {timeout} did not block"
+    with redis.Redis(port=resp_server.port) as producer:
+        assert producer.ping()
+        producer.rpush("far", "m0", "m1", "m2")
+    for thread in threads:
+        thread.join(60)
+        assert not thread.is_alive()
+    assert got == {timeout: (b"far", f"m{number}".encode()) for number, timeout in enumerate(timeouts)}
+
+
 def test_blpop_takes_from_the_first_non_empty_queue_and_brpop_from_the_tail(resp_server):
     with redis.Redis(port=resp_server.port) as client:
         client.rpush("second", "a", "b")

@@ -33,6 +33,8 @@ struct RESPPendingReply {
         case messageArrayOrNull
         /// For LPOP/RPOP with count 0: an empty array if the queue exists, the null array if not.
         case emptyArrayIfExists
+        /// For LINDEX with an index that is no integer: that error if the queue exists, null if not.
+        case notAnIntegerIfExists
         /// `[queue, message]`, or the null array when the time ran out (BLPOP, BRPOP).
         case queueAndMessageOrNull
         /// The message, or the null array when the time ran out (BLMOVE, BRPOPLPUSH).
@@ -101,6 +103,12 @@ extension RESPSession {
                 output.writeRESPArrayHeader(0)
             } else {
                 output.writeRESPNullArray(version)
+            }
+        case (.notAnIntegerIfExists, .integer(let existing)):
+            if existing > 0 {
+                output.writeRESPError("value is not an integer or out of range")
+            } else {
+                output.writeRESPNull(version)
             }
         case (.queueAndMessageOrNull, .popped(let queue, let message)):
             output.writeRESPArrayHeader(2)

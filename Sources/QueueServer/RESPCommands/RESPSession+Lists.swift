@@ -21,7 +21,7 @@ extension RESPSession {
             run(.push(queue: argv[1], messages: messages, end: command == .rpush ? .tail : .head, onlyIfAbsent: false), .lengthAfterPush)
         case .lpop, .rpop:
             let end: QueueEnd = command == .lpop ? .head : .tail
-            guard argv.count <= 3 else { return error("syntax error") }
+            guard argv.count <= 3 else { return error("wrong number of arguments for '\(command.spec.name)' command") }
             guard argv.count == 3 else {
                 return run(.pop(queue: argv[1], end: end, count: nil), .messageOrNull)
             }
@@ -41,7 +41,8 @@ extension RESPSession {
             run(.range(queue: argv[1], start: Int(start), stop: Int(stop)), .messageArray)
         case .lindex:
             guard let index = argv[2].readableStrictInt64 else {
-                return error("value is not an integer or out of range")
+                // Redis looks the key up first: a missing one is null whatever the index.
+                return run(.exists(queues: [argv[1]]), .notAnIntegerIfExists)
             }
             run(.element(queue: argv[1], index: Int(index)), .messageOrNull)
         case .lrem:
@@ -78,18 +79,23 @@ extension RESPSession {
         return nil
     }
 
-    /// A blocking command's timeout, as Redis reads it: seconds with fractions, 0 for ever.
+    /// A blocking command's timeout, read as Redis 7 reads it: seconds, with fractions, truncated
+    /// to whole milliseconds (so under a millisecond is 0, for ever), and a value too large for
+    /// Redis's 64-bit milliseconds "negative", as its conversion makes it.
     ///
     /// - Returns: nil after replying Redis's error; `.some(nil)` for "wait for ever".
     private static func timeout(_ argument: ByteBuffer, on connection: Connection<RESPSession>) -> TimeAmount?? {
-        guard let seconds = Double(String(buffer: argument)), seconds.isFinite else {
+        switch RedisTimeout(argument) {
+        case .notANumber:
             connection.reply { $0.writeRESPError("timeout is not a float or out of range") }
             return nil
-        }
-        guard seconds >= 0 else {
+        case .negative:
             connection.reply { $0.writeRESPError("timeout is negative") }
             return nil
+        case .forever:
+            return .some(nil)
+        case .milliseconds(let milliseconds):
+            return .some(.milliseconds(milliseconds))
         }
-        return .some(seconds == 0 ? nil : .nanoseconds(Int64(seconds * 1e9)))
     }
 }
