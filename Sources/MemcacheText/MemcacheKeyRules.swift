@@ -9,7 +9,8 @@ import NIOCore
 ///   `CLIENT_ERROR` instead, and we answer it with the very reply memcached gives for every other bad
 ///   key, `CLIENT_ERROR bad command line format`, under the same `noreply` rules. A cache that
 ///   "behaves as memcached" takes such keys as memcached does (memcaslap's keys begin with bytes
-///   0x10–0x1F), keeping every byte.
+///   0x10–0x1F), keeping every byte, except a NUL: memcached can never store a key holding one,
+///   so the cache refuses it like the queue servers.
 /// - Spaces cannot occur: they separate tokens. Bytes 0x80–0xFF (UTF-8) are allowed.
 public enum MemcacheKeyRules {
     /// The longest key memcached accepts.
@@ -18,15 +19,14 @@ public enum MemcacheKeyRules {
     /// Whether `byte` may appear in a key (space aside, which the tokenizer has already removed).
     @inlinable
     public static func isAllowed(_ byte: UInt8, controlCharacters: Bool = false) -> Bool {
-        controlCharacters || (byte >= 0x20 && byte != 0x7F)
+        byte != 0 && (controlCharacters || (byte >= 0x20 && byte != 0x7F))
     }
 
     /// Whether `key` satisfies the rules.
     @inlinable
     public static func isValid(_ key: UnsafeRawBufferPointer, controlCharacters: Bool = false) -> Bool {
         guard key.count <= maximumLength else { return false }
-        guard !controlCharacters else { return true }
-        for byte in key where !isAllowed(byte) {
+        for byte in key where !isAllowed(byte, controlCharacters: controlCharacters) {
             return false
         }
         return true

@@ -51,8 +51,12 @@ import Testing
             return
         }
         #expect(storage.key == ByteBuffer(string: "\u{1f}k"))
-        // The length rule holds either way.
+        // The length rule holds either way, and so does the NUL, which memcached never stores.
         buffer = ByteBuffer(string: "get \(String(repeating: "\u{10}", count: 251))\r\n")
+        #expect(try lenient.decode(buffer: &buffer) == .error(MemcacheRequestError(.badCommandLineFormat)))
+        buffer = ByteBuffer(string: "get a\u{0}b\r\n")
+        #expect(try lenient.decode(buffer: &buffer) == .error(MemcacheRequestError(.badCommandLineFormat)))
+        buffer = ByteBuffer(string: "set k\u{0} 0 0 1\r\nx\r\nget k\r\n")
         #expect(try lenient.decode(buffer: &buffer) == .error(MemcacheRequestError(.badCommandLineFormat)))
     }
 }
