@@ -374,3 +374,55 @@ def test_expiry(server):
         assert stats[b"curr_items"] == 3  # forever, gat, counter
     finally:
         client.close()
+
+
+def stat_lines(port, command=b"stats\r\n"):
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(command)
+        reply = recv_until(sock, terminator=b"END\r\n", timeout=30)
+    lines = [line.split(b" ", 2) for line in reply.split(b"\r\n")[:-2]]
+    assert all(len(line) == 3 and line[0] == b"STAT" for line in lines), reply
+    return [(name.decode(), value) for _, name, value in lines]
+
+
+def test_stats_names_follow_memcached(server, memcached):
+    """Plain `stats` gives memcached's names in memcached's order, leaving out only lines about
+    memcached's own machinery (slabs, LRU crawler, hash table, logger); counters count."""
+    theirs = [name for name, _ in stat_lines(memcached)]
+    client = Client(("127.0.0.1", server.port))
+    try:
+        client.set("a", "1")
+        client.get("a")
+        ours = stat_lines(server.port)
+    finally:
+        client.close()
+    names = [name for name, _ in ours]
+    assert [name for name in theirs if name in names] == names, "a name memcached lacks, or out of memcached's order"
+    required = {"pid", "uptime", "time", "version", "curr_connections", "total_connections", "cmd_get", "cmd_set",
+                "get_hits", "get_misses", "store_too_large", "store_no_memory", "auth_cmds", "auth_errors",
+                "bytes_read", "bytes_written", "limit_maxbytes", "accepting_conns", "threads", "bytes",
+                "curr_items", "total_items", "evictions"}
+    assert required <= set(names)
+    values = dict(ours)
+    assert values["cmd_set"] == b"1" and values["get_hits"] == b"1"
+    assert int(values["bytes_read"]) >= len(b"set a 0 0 1\r\n1\r\nget a\r\n")
+    # pymemcache sets with noreply: only the get was answered.
+    assert int(values["bytes_written"]) >= len(b"VALUE a 0 1\r\n1\r\nEND\r\n")
+
+
+def test_stats_reset_zeroes_the_counters_and_keeps_the_items(server):
+    client = Client(("127.0.0.1", server.port))
+    try:
+        for number in range(5):
+            client.set(f"k{number}", "v")
+        client.get("missing")
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(b"stats reset\r\n")
+            assert recv_until(sock, terminator=b"\r\n", timeout=30) == b"RESET\r\n"
+        values = dict(stat_lines(server.port))
+        for name in ("cmd_set", "cmd_get", "get_misses", "total_items"):
+            assert values[name] == b"0", name
+        assert values["curr_items"] == b"5"
+        assert client.get("k0") == b"v"
+    finally:
+        client.close()

@@ -223,6 +223,13 @@ public final class KeyValueCache: Sendable {
         return total
     }
 
+    /// memcached's `stats reset`: every counter starts again from 0; what the cache holds stays.
+    public func resetStatistics() {
+        for shard in self.shards {
+            shard.withLockedValue { $0.counters = Statistics() }
+        }
+    }
+
     // MARK: Internals
 
     private func shard(for hash: UInt64) -> AdaptiveLockedBox<KeyValueCacheShard> {

@@ -206,6 +206,7 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.isDiscardingInput else { return }
         let buffer = Self.unwrapInboundIn(data)
+        self.server.statistics.bytesRead.add(buffer.readableBytes, ordering: .relaxed)
         if self.server.configuration.idleTimeout != nil {
             self.lastActivity = .now()
         }
@@ -320,6 +321,7 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         // find them still here to write twice.
         var written = self.output
         self.output = ByteBuffer()
+        self.server.statistics.bytesWritten.add(written.readableBytes, ordering: .relaxed)
         context.writeAndFlush(Self.wrapOutboundOut(written), promise: nil)
         // Reuse the storage when nothing new was written meanwhile; once NIO has let go of it,
         // clearing does not allocate. A huge buffer is let go.
@@ -340,6 +342,7 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         self.isClosing = true
         let last = self.output
         self.output.clear()
+        self.server.statistics.bytesWritten.add(last.readableBytes, ordering: .relaxed)
         let written = context.writeAndFlush(Self.wrapOutboundOut(last))
         guard !self.isQuiescing else {
             let channel = context.channel

@@ -105,26 +105,39 @@ struct MemcacheCacheStore: MemcacheStore {
         return true
     }
 
-    func writeStatistics(into output: inout ByteBuffer) {
+    func writeStatistics(_ part: MemcacheStatisticsPart, into output: inout ByteBuffer) {
         let statistics = self.cache.statistics()
-        let lines: [(StaticString, UInt64)] = [
-            ("cmd_get", statistics.commandGet), ("cmd_set", statistics.commandSet),
-            ("cmd_flush", statistics.commandFlush), ("cmd_touch", statistics.commandTouch),
-            ("get_hits", statistics.getHits), ("get_misses", statistics.getMisses),
-            ("get_expired", statistics.getExpired), ("get_flushed", statistics.getFlushed),
-            ("delete_misses", statistics.deleteMisses), ("delete_hits", statistics.deleteHits),
-            ("incr_misses", statistics.incrementMisses), ("incr_hits", statistics.incrementHits),
-            ("decr_misses", statistics.decrementMisses), ("decr_hits", statistics.decrementHits),
-            ("cas_misses", statistics.casMisses), ("cas_hits", statistics.casHits), ("cas_badval", statistics.casBadValue),
-            ("touch_hits", statistics.touchHits), ("touch_misses", statistics.touchMisses),
-            ("limit_maxbytes", statistics.limitMaxBytes), ("bytes", statistics.bytes),
-            ("curr_items", statistics.currentItems), ("total_items", statistics.totalItems),
-            ("expired_unfetched", statistics.expiredUnfetched), ("evicted_unfetched", statistics.evictedUnfetched),
-            ("evictions", statistics.evictions), ("reclaimed", statistics.reclaimed),
-        ]
+        let lines: [(StaticString, UInt64)]
+        switch part {
+        case .commands:
+            lines = [
+                ("cmd_get", statistics.commandGet), ("cmd_set", statistics.commandSet),
+                ("cmd_flush", statistics.commandFlush), ("cmd_touch", statistics.commandTouch), ("cmd_meta", 0),
+                ("get_hits", statistics.getHits), ("get_misses", statistics.getMisses),
+                ("get_expired", statistics.getExpired), ("get_flushed", statistics.getFlushed),
+                ("delete_misses", statistics.deleteMisses), ("delete_hits", statistics.deleteHits),
+                ("incr_misses", statistics.incrementMisses), ("incr_hits", statistics.incrementHits),
+                ("decr_misses", statistics.decrementMisses), ("decr_hits", statistics.decrementHits),
+                ("cas_misses", statistics.casMisses), ("cas_hits", statistics.casHits), ("cas_badval", statistics.casBadValue),
+                ("touch_hits", statistics.touchHits), ("touch_misses", statistics.touchMisses),
+                ("store_too_large", statistics.storeTooLarge), ("store_no_memory", statistics.storeNoMemory),
+            ]
+        case .limits:
+            lines = [("limit_maxbytes", statistics.limitMaxBytes)]
+        case .contents:
+            lines = [
+                ("bytes", statistics.bytes), ("curr_items", statistics.currentItems), ("total_items", statistics.totalItems),
+                ("expired_unfetched", statistics.expiredUnfetched), ("evicted_unfetched", statistics.evictedUnfetched),
+                ("evicted_active", 0), ("evictions", statistics.evictions), ("reclaimed", statistics.reclaimed),
+            ]
+        }
         for (name, value) in lines {
             output.writeMemcacheStat(name, value)
         }
+    }
+
+    func resetStatistics() {
+        self.cache.resetStatistics()
     }
 
     /// memcached drops the old value of a key whose `set` was too large, so no stale value survives.

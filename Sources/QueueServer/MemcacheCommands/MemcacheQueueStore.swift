@@ -111,9 +111,14 @@ struct MemcacheQueueStore: MemcacheStore {
         return true
     }
 
-    func writeStatistics(into output: inout ByteBuffer) {
-        output.writeMemcacheStat("curr_queues", self.server.processor?.queueCount ?? 0)
+    func writeStatistics(_ part: MemcacheStatisticsPart, into output: inout ByteBuffer) {
+        if part == .contents {
+            output.writeMemcacheStat("curr_queues", self.server.processor?.queueCount ?? 0)
+        }
     }
+
+    /// The queues' `added`/`removed` counts are their contents, not counters: they stay.
+    func resetStatistics() {}
 
     func refusedTooLarge(_ command: MemcacheStorageCommand, key: ByteBuffer) {}
 

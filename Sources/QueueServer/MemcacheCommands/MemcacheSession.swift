@@ -59,11 +59,11 @@ struct MemcacheSession<Store: MemcacheStore>: WireSession {
             if arguments.isEmpty {
                 let server = self.server
                 let store = self.store
-                connection.reply { output in
-                    Self.writeGeneralStatistics(server, into: &output)
-                    store.writeStatistics(into: &output)
-                    output.writeMemcacheReply(.end)
-                }
+                connection.reply { Self.writeStatistics(server, store, into: &$0) }
+            } else if arguments.count == 1, arguments.first == ByteBuffer(string: "reset") {
+                self.server.statistics.reset()
+                self.store.resetStatistics()
+                connection.reply { $0.writeStaticString("RESET\r\n") }
             } else if !self.store.stats(arguments, on: connection) {
                 connection.reply { $0.writeMemcacheReply(.error) }
             }
@@ -77,6 +77,10 @@ struct MemcacheSession<Store: MemcacheStore>: WireSession {
             connection.closeAfterReplies()
         case .authenticate(let user, let password):
             let accepted = self.server.memcacheCredentials?.contains { $0.user == user && $0.password == password } ?? true
+            self.server.statistics.authenticationCommands.add(1, ordering: .relaxed)
+            if !accepted {
+                self.server.statistics.authenticationErrors.add(1, ordering: .relaxed)
+            }
             if accepted {
                 self.decoder.requiresAuthentication = false
             }
@@ -92,8 +96,10 @@ struct MemcacheSession<Store: MemcacheStore>: WireSession {
         }
     }
 
-    /// The lines of plain `stats` every memcached server gives, in memcached's order.
-    private static func writeGeneralStatistics(_ server: ServerContext, into output: inout ByteBuffer) {
+    /// Plain `stats`: the server's lines and the store's, in memcached's order. Lines about
+    /// memcached's own machinery (its slab allocator, LRU crawler, hash table, log workers) are
+    /// left out: this server has none of them to report on.
+    private static func writeStatistics(_ server: ServerContext, _ store: Store, into output: inout ByteBuffer) {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         func seconds(_ time: timeval) -> String {
@@ -112,6 +118,17 @@ struct MemcacheSession<Store: MemcacheStore>: WireSession {
         output.writeMemcacheStat("curr_connections", server.registry.count)
         output.writeMemcacheStat("total_connections", statistics.connectionsAccepted.load(ordering: .relaxed))
         output.writeMemcacheStat("rejected_connections", statistics.connectionsRejected.load(ordering: .relaxed))
+        store.writeStatistics(.commands, into: &output)
+        output.writeMemcacheStat("auth_cmds", statistics.authenticationCommands.load(ordering: .relaxed))
+        output.writeMemcacheStat("auth_errors", statistics.authenticationErrors.load(ordering: .relaxed))
+        output.writeMemcacheStat("bytes_read", statistics.bytesRead.load(ordering: .relaxed))
+        output.writeMemcacheStat("bytes_written", statistics.bytesWritten.load(ordering: .relaxed))
+        store.writeStatistics(.limits, into: &output)
+        output.writeMemcacheStat("accepting_conns", 1)
+        output.writeMemcacheStat("listen_disabled_num", 0)
         output.writeMemcacheStat("threads", server.configuration.eventLoopThreads)
+        output.writeMemcacheStat("malloc_fails", 0)
+        store.writeStatistics(.contents, into: &output)
+        output.writeMemcacheReply(.end)
     }
 }

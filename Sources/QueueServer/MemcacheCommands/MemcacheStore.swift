@@ -23,12 +23,24 @@ protocol MemcacheStore: SendableMetatype {
     mutating func flushAll(delay: Int64?, noreply: Bool, on connection: Connection<MemcacheSession<Self>>)
     /// `stats <arguments>`; false when this store keeps no such statistics (the reply is `ERROR`).
     mutating func stats(_ arguments: MemcacheTokens, on connection: Connection<MemcacheSession<Self>>) -> Bool
-    /// The lines of plain `stats` that belong to this store.
-    func writeStatistics(into output: inout ByteBuffer)
+    /// The lines of plain `stats` that belong to this store, in `part` of memcached's order.
+    func writeStatistics(_ part: MemcacheStatisticsPart, into output: inout ByteBuffer)
+    /// `stats reset`: the store's counters start again from 0.
+    func resetStatistics()
     /// A storage command whose value was too large was refused (after its block was skipped).
     mutating func refusedTooLarge(_ command: MemcacheStorageCommand, key: ByteBuffer)
 
     static func render(_ reply: QueueReply, for pending: PendingReply, into output: inout ByteBuffer)
+}
+
+/// Where a store's lines go among the server's in plain `stats`, which follows memcached's order.
+enum MemcacheStatisticsPart {
+    /// Command counters, after the connection counts (`cmd_get` … `store_no_memory`).
+    case commands
+    /// The memory limit, after the bytes read and written (`limit_maxbytes`).
+    case limits
+    /// What is held, after `threads` (`bytes`, `curr_items`, … `reclaimed`).
+    case contents
 }
 
 extension ByteBuffer {
