@@ -206,3 +206,13 @@ def test_redis_benchmark_smoke(server):
     assert result.returncode == 0, output
     assert "requests per second" in output
     assert "WARNING" not in output and "ERR" not in output, output
+
+
+def test_info_counts_commands_and_bytes(server):
+    with redis.Redis(port=server.port) as client:
+        before = client.info("stats")
+        client.sadd("counted", "m" * 1000)
+        after = client.info("stats")
+    assert after["total_commands_processed"] >= before["total_commands_processed"] + 2
+    assert after["total_net_input_bytes"] - before["total_net_input_bytes"] >= 1000
+    assert after["total_net_output_bytes"] > before["total_net_output_bytes"]

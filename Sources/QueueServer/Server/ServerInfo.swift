@@ -81,6 +81,8 @@ enum ServerInfo {
             ("Stats", [
                 "total_connections_received:\(statistics.connectionsAccepted.load(ordering: .relaxed))",
                 "total_commands_processed:\(statistics.commandsProcessed.load(ordering: .relaxed))",
+                "total_net_input_bytes:\(statistics.bytesRead.load(ordering: .relaxed))",
+                "total_net_output_bytes:\(statistics.bytesWritten.load(ordering: .relaxed))",
                 "rejected_connections:\(statistics.connectionsRejected.load(ordering: .relaxed))",
             ]),
             ("Replication", [
