@@ -403,6 +403,8 @@ def test_auth_file(start_server, program, tmp_path):
     with server.connect() as sock:
         assert exchange(sock, b"set x 0 0 13\r\nbob hunter2 x\r\n", b"\r\n") == b"STORED\r\n"
         assert VERSION_LINE.fullmatch(exchange(sock, b"version\r\n", b"\r\n"))
+        stats = exchange(sock, b"stats\r\n", b"END\r\n")
+        assert b"STAT auth_cmds 3\r\n" in stats and b"STAT auth_errors 1\r\n" in stats
     with server.connect() as sock:
         assert exchange(sock, b"set x 0 0 5\r\nalice\r\n", b"\r\n") == b"CLIENT_ERROR bad authentication token format\r\n"
 

@@ -78,11 +78,10 @@ struct MemcacheSession<Store: MemcacheStore>: WireSession {
         case .authenticate(let user, let password):
             let accepted = self.server.memcacheCredentials?.contains { $0.user == user && $0.password == password } ?? true
             self.server.statistics.authenticationCommands.add(1, ordering: .relaxed)
-            if !accepted {
-                self.server.statistics.authenticationErrors.add(1, ordering: .relaxed)
-            }
             if accepted {
                 self.decoder.requiresAuthentication = false
+            } else {
+                self.server.statistics.authenticationErrors.add(1, ordering: .relaxed)
             }
             connection.reply { $0.writeMemcacheReply(accepted ? .stored : .authenticationFailure) }
         case .error(let error):
