@@ -105,8 +105,13 @@ struct MemcacheCacheStore: MemcacheStore {
         return true
     }
 
-    func writeStatistics(_ part: MemcacheStatisticsPart, into output: inout ByteBuffer) {
-        let statistics = self.cache.statistics()
+    func statisticsSnapshot() -> KeyValueCache.Statistics {
+        self.cache.statistics()
+    }
+
+    static func writeStatistics(
+        _ part: MemcacheStatisticsPart, of statistics: KeyValueCache.Statistics, into output: inout ByteBuffer
+    ) {
         let lines: [(StaticString, UInt64)]
         switch part {
         case .commands:

@@ -111,9 +111,14 @@ struct MemcacheQueueStore: MemcacheStore {
         return true
     }
 
-    func writeStatistics(_ part: MemcacheStatisticsPart, into output: inout ByteBuffer) {
+    /// The number of queues.
+    func statisticsSnapshot() -> Int {
+        self.server.processor?.queueCount ?? 0
+    }
+
+    static func writeStatistics(_ part: MemcacheStatisticsPart, of queueCount: Int, into output: inout ByteBuffer) {
         if part == .contents {
-            output.writeMemcacheStat("curr_queues", self.server.processor?.queueCount ?? 0)
+            output.writeMemcacheStat("curr_queues", queueCount)
         }
     }
 

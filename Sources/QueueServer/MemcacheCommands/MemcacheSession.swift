@@ -58,8 +58,8 @@ struct MemcacheSession<Store: MemcacheStore>: WireSession {
         case .stats(let arguments):
             if arguments.isEmpty {
                 let server = self.server
-                let store = self.store
-                connection.reply { Self.writeStatistics(server, store, into: &$0) }
+                let snapshot = self.store.statisticsSnapshot()
+                connection.reply { Self.writeStatistics(server, snapshot, into: &$0) }
             } else if arguments.count == 1, arguments.first == ByteBuffer(string: "reset") {
                 self.server.statistics.reset()
                 self.store.resetStatistics()
@@ -98,7 +98,9 @@ struct MemcacheSession<Store: MemcacheStore>: WireSession {
     /// Plain `stats`: the server's lines and the store's, in memcached's order. Lines about
     /// memcached's own machinery (its slab allocator, LRU crawler, hash table, log workers) are
     /// left out: this server has none of them to report on.
-    private static func writeStatistics(_ server: ServerContext, _ store: Store, into output: inout ByteBuffer) {
+    private static func writeStatistics(
+        _ server: ServerContext, _ storeStatistics: Store.StatisticsSnapshot, into output: inout ByteBuffer
+    ) {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         func seconds(_ time: timeval) -> String {
@@ -117,17 +119,17 @@ struct MemcacheSession<Store: MemcacheStore>: WireSession {
         output.writeMemcacheStat("curr_connections", server.registry.count)
         output.writeMemcacheStat("total_connections", statistics.connectionsAccepted.load(ordering: .relaxed))
         output.writeMemcacheStat("rejected_connections", statistics.connectionsRejected.load(ordering: .relaxed))
-        store.writeStatistics(.commands, into: &output)
+        Store.writeStatistics(.commands, of: storeStatistics, into: &output)
         output.writeMemcacheStat("auth_cmds", statistics.authenticationCommands.load(ordering: .relaxed))
         output.writeMemcacheStat("auth_errors", statistics.authenticationErrors.load(ordering: .relaxed))
         output.writeMemcacheStat("bytes_read", statistics.bytesRead.load(ordering: .relaxed))
         output.writeMemcacheStat("bytes_written", statistics.bytesWritten.load(ordering: .relaxed))
-        store.writeStatistics(.limits, into: &output)
+        Store.writeStatistics(.limits, of: storeStatistics, into: &output)
         output.writeMemcacheStat("accepting_conns", 1)
         output.writeMemcacheStat("listen_disabled_num", 0)
         output.writeMemcacheStat("threads", server.configuration.eventLoopThreads)
         output.writeMemcacheStat("malloc_fails", 0)
-        store.writeStatistics(.contents, into: &output)
+        Store.writeStatistics(.contents, of: storeStatistics, into: &output)
         output.writeMemcacheReply(.end)
     }
 }

@@ -23,8 +23,11 @@ protocol MemcacheStore: SendableMetatype {
     mutating func flushAll(delay: Int64?, noreply: Bool, on connection: Connection<MemcacheSession<Self>>)
     /// `stats <arguments>`; false when this store keeps no such statistics (the reply is `ERROR`).
     mutating func stats(_ arguments: MemcacheTokens, on connection: Connection<MemcacheSession<Self>>) -> Bool
-    /// The lines of plain `stats` that belong to this store, in `part` of memcached's order.
-    func writeStatistics(_ part: MemcacheStatisticsPart, into output: inout ByteBuffer)
+    /// What this store reports in plain `stats`, read once per `stats`.
+    associatedtype StatisticsSnapshot
+    func statisticsSnapshot() -> StatisticsSnapshot
+    /// The lines of `snapshot` that go in `part` of memcached's order.
+    static func writeStatistics(_ part: MemcacheStatisticsPart, of snapshot: StatisticsSnapshot, into output: inout ByteBuffer)
     /// `stats reset`: the store's counters start again from 0.
     func resetStatistics()
     /// A storage command whose value was too large was refused (after its block was skipped).
