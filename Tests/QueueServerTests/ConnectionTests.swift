@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func aLaterProcessorReplyKeepsItsPlaceInLine() throws {
-        let processor = LateLengthProcessor()
+        let processor = HoldingProcessor { if case .length = $0 { true } else { false } }
         let channel = try Self.channel(RESPSession.self, RedisQueueProgram.self, processor: processor)
         try channel.writeInbound(resp(["SADD", "q", "a"]) + resp(["SCARD", "q"]) + "PING\r\n" + resp(["SPOP", "q"]))
         channel.embeddedEventLoop.run()
@@ -38,6 +38,24 @@ import Testing
         processor.answerHeldCommands()
         channel.embeddedEventLoop.run()
         #expect(try Self.written(channel) == [":1\r\n+PONG\r\n$1\r\na\r\n"])
+    }
+
+    @Test func aClientPipeliningBigCommandsWaitsForTheirRepliesBeforeSendingMore() throws {
+        let processor = HoldingProcessor { if case .push = $0 { true } else { false } }
+        let channel = try Self.channel(RESPSession.self, RedisQueueProgram.self, processor: processor)
+        let pushes = (0..<3).map { batch in resp(["SADD", "q"] + (0..<10_000).map { "\(batch)-\($0)" }) }
+        try channel.writeInbound(pushes.joined() + "PING\r\n")
+        channel.embeddedEventLoop.run()
+        // Two pushes of 10,000 messages are owed, past the 16 Ki bound: the third waits unparsed.
+        #expect(processor.heldCount == 2)
+        #expect(try Self.written(channel) == [])
+        processor.answerHeldCommands()
+        channel.embeddedEventLoop.run()
+        #expect(processor.heldCount == 1)
+        #expect(try Self.written(channel) == [":10000\r\n:10000\r\n"])
+        processor.answerHeldCommands()
+        channel.embeddedEventLoop.run()
+        #expect(try Self.written(channel) == [":10000\r\n+PONG\r\n"])
     }
 
     @Test func aProtocolErrorIsAnsweredThenTheConnectionCloses() throws {
@@ -109,18 +127,27 @@ extension EmbeddedChannel {
     }
 }
 
-/// A RAM queue processor that delivers its answer to `SCARD` (`.length`) only when told to, as
-/// the disk queue delivers every answer later: it exercises the connection's reply ordering.
-private final class LateLengthProcessor: QueueProcessor {
+/// A RAM queue processor that delivers its answers to the commands `holds` picks only when told
+/// to, as the disk queue delivers every answer later: it exercises the connection's reply
+/// ordering and its bound on owed work.
+private final class HoldingProcessor: QueueProcessor {
     private let queues = RAMQueueProcessor()
+    private let holds: @Sendable (QueueCommand) -> Bool
     private let held = NIOLockedValueBox<[(client: any QueueClient, reply: QueueReply)]>([])
+
+    init(holding holds: @escaping @Sendable (QueueCommand) -> Bool) {
+        self.holds = holds
+    }
 
     func execute(_ command: QueueCommand, for client: any QueueClient) -> QueueReply? {
         guard let reply = self.queues.execute(command, for: client) else { return nil }
-        guard case .length = command else { return reply }
+        guard self.holds(command) else { return reply }
         self.held.withLockedValue { $0.append((client, reply)) }
         return nil
     }
+
+    /// How many replies wait to be delivered.
+    var heldCount: Int { self.held.withLockedValue { $0.count } }
 
     /// Delivers the held replies now, on the test's (the loop's) thread.
     func answerHeldCommands() {

@@ -65,6 +65,9 @@ public final class DiskQueueProcessor: QueueProcessor {
     /// bounds the pages it locks in Berkeley DB's lock table and the work lost when it fails
     /// (it is then retried command by command). A single command may exceed it.
     static let maximumMessagesPerTransaction = 2000
+    /// Most messages of work taken into one round (its transactions, one log flush, then its
+    /// replies): about a tenth of a second of pushes, so replies keep flowing under a flood.
+    static let maximumMessagesPerRound = 16 * maximumMessagesPerTransaction
     /// Messages of a deleted queue purged per transaction, between batches of client commands.
     static let purgeSliceSize = 500
     /// How often to ask for a checkpoint; Berkeley DB takes one only when
@@ -242,7 +245,8 @@ private final class DatabaseThread {
         var unflushedWrites = false
         while true {
             let wait = self.waiting.nextDeadline.map { max(0, Self.seconds(from: .now(), to: $0)) } ?? DiskQueueProcessor.idleWait
-            let (batch, isStopping) = self.processor.pendingOperations.takeAll(
+            let (batch, isStopping) = self.processor.pendingOperations.take(
+                upToMessages: DiskQueueProcessor.maximumMessagesPerRound,
                 waitingAtMost: min(wait, DiskQueueProcessor.idleWait),
                 reusing: &drained
             )

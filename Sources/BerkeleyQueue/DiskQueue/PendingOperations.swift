@@ -3,8 +3,8 @@ import NIOCore
 import QueueCore
 
 /// Commands waiting for the database thread. Event loops append; the database thread takes
-/// everything pending at once, which is what lets one transaction and one log flush serve many
-/// clients.
+/// what is pending in rounds of many operations, which is what lets one transaction and one log
+/// flush serve many clients.
 final class PendingOperations: @unchecked Sendable {
     struct Operation {
         /// What to do for `client`.
@@ -26,12 +26,7 @@ final class PendingOperations: @unchecked Sendable {
         /// About how many messages the work touches, at least one.
         var messageCount: Int {
             guard case .command(let command) = self.work else { return 1 }
-            switch command {
-            case .push(_, let messages, _, _): return max(1, messages.count)
-            case .pop(_, _, let count): return max(1, count ?? 1)
-            case .remove(_, let members), .contains(_, let members): return max(1, members.count)
-            default: return 1
-            }
+            return command.messageCount
         }
     }
 
@@ -54,21 +49,44 @@ final class PendingOperations: @unchecked Sendable {
         return true
     }
 
-    /// Takes everything pending, waiting up to `seconds` for something to arrive.
+    /// Takes what is pending, oldest first, up to about `maximumMessages` messages of work (at
+    /// least one operation), waiting up to `seconds` for something to arrive.
+    ///
+    /// Bounding a round keeps a client that queued a flood of work from holding back the replies
+    /// of everything taken with it: the rest waits for the next round, and replies flow meanwhile.
     ///
     /// - Returns: The operations (possibly none) and whether a stop was asked for.
-    func takeAll(waitingAtMost seconds: Double, reusing drained: inout [Operation]) -> (operations: [Operation], isStopping: Bool) {
+    func take(
+        upToMessages maximumMessages: Int,
+        waitingAtMost seconds: Double,
+        reusing drained: inout [Operation]
+    ) -> (operations: [Operation], isStopping: Bool) {
         drained.removeAll(keepingCapacity: true)
         if !self.condition.lock(whenValue: true, timeoutSeconds: seconds) {
             self.condition.lock()
         }
+        var count = 0
+        var messages = 0
+        while count < self.operations.count && messages < maximumMessages {
+            messages += self.operations[count].messageCount
+            count += 1
+        }
         var taken = drained
-        swap(&taken, &self.operations)
+        if count == self.operations.count {
+            swap(&taken, &self.operations)
+        } else {
+            taken.append(contentsOf: self.operations[..<count])
+            self.operations.removeFirst(count)
+        }
         drained = []
         let isStopping = self.isStopping
-        self.condition.unlock(withValue: isStopping)
+        self.condition.unlock(withValue: isStopping || !self.operations.isEmpty)
         return (taken, isStopping)
     }
+
+    /// Whether work (or a stop) waits to be taken: ``take(upToMessages:waitingAtMost:reusing:)``
+    /// then returns without waiting.
+    var hasWork: Bool { self.condition.value }
 
     /// Refuses new operations; those already queued are still taken.
     func stop() {

@@ -69,3 +69,23 @@ public enum QueueCommand: Sendable {
     /// The head message, left in place, waiting up to `waitingAtMost` (nil: not at all) for one.
     case peek(queue: ByteBuffer, waitingAtMost: TimeAmount?)
 }
+
+extension QueueCommand {
+    /// About how many messages the command touches, at least one: the weight of its work. A
+    /// connection bounds the work it has waiting for a processor by it, and the disk queue sizes
+    /// its transactions and rounds by it.
+    ///
+    /// A pop's count may be anything up to `Int.max` (`SPOP q 9223372036854775807`), though it
+    /// takes no more than its queue holds; the weight stops at 2^32, so that sums of weights
+    /// never overflow.
+    public var messageCount: Int {
+        let count: Int
+        switch self {
+        case .push(_, let messages, _, _): count = messages.count
+        case .pop(_, _, let wanted): count = wanted ?? 1
+        case .remove(_, let members), .contains(_, let members): count = members.count
+        default: count = 1
+        }
+        return min(max(1, count), 1 << 32)
+    }
+}

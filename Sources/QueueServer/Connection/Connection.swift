@@ -24,8 +24,8 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
 
     /// A reply not yet written, in request order.
     private enum OwedReply {
-        /// The processor has not answered yet.
-        case fromProcessor(Session.PendingReply)
+        /// The processor has not answered yet; `messages` weighs the command's work.
+        case fromProcessor(Session.PendingReply, messages: Int)
         /// Ready, but behind a reply the processor still owes.
         case rendered(ByteBuffer)
     }
@@ -35,6 +35,10 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     /// Most processor replies one connection may have outstanding; bounds the work a pipelining
     /// client can queue up before it is made to wait.
     private static var maximumOwedReplies: Int { 4096 }
+    /// Most messages of work (``QueueCommand/messageCount``) those replies may stand for: a client
+    /// pipelining big commands (SADD of thousands of members) would otherwise queue seconds of
+    /// disk work ahead of every other client's commands.
+    private static var maximumOwedMessages: Int { 16 << 10 }
     /// Keep reading while paused only until this much input waits.
     private static var maximumWaitingInput: Int { 64 << 10 }
 
@@ -47,6 +51,8 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     private var received: ByteBuffer?
     private var output = ByteBuffer()
     private var owed = Deque<OwedReply>()
+    /// The sum of the `messages` of the replies owed by the processor.
+    private var owedMessages = 0
     var recentQueue: AnyObject?
 
     private var isOpen = false
@@ -97,7 +103,8 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         if let reply = processor.execute(command, for: self) {
             self.reply { Session.render(reply, for: pending, into: &$0) }
         } else {
-            self.owed.append(.fromProcessor(pending))
+            self.owed.append(.fromProcessor(pending, messages: command.messageCount))
+            self.owedMessages += command.messageCount
             if blocking {
                 self.awaitingBlockingReply = true
             }
@@ -126,10 +133,11 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         // is refused, so that a message it carries goes back to its queue.
         guard self.isOpen, !self.owed.isEmpty else { return false }
         for reply in replies {
-            guard case .fromProcessor(let pending) = self.owed.popFirst() else {
+            guard case .fromProcessor(let pending, let messages) = self.owed.popFirst() else {
                 assertionFailure("a processor delivered a reply nobody is waiting for")
                 continue
             }
+            self.owedMessages -= messages
             Session.render(reply, for: pending, into: &self.output)
             while let next = self.owed.first, case .rendered(let rendered) = next {
                 self.owed.removeFirst()
@@ -152,7 +160,7 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         self.isQuiescing = true
         if self.awaitingBlockingReply {
             // A blocked client would wait forever; its processor forgets it when it closes.
-            self.owed.removeAll()
+            self.forgetOwedReplies()
         }
         self.flush()
         self.finishIfDone()
@@ -186,7 +194,7 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     func channelInactive(context: ChannelHandlerContext) {
         self.isOpen = false
         self.idleCheck?.cancel()
-        self.owed.removeAll()
+        self.forgetOwedReplies()
         self.server.processor?.clientDisconnected(self)
         context.fireChannelInactive()
     }
@@ -255,7 +263,12 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     /// Requests wait while this holds; their bytes stay in `received`.
     private var isPaused: Bool {
         self.closeRequested || self.isQuiescing || self.awaitingBlockingReply || !self.isWritable
-            || self.owed.count >= Self.maximumOwedReplies
+            || self.owed.count >= Self.maximumOwedReplies || self.owedMessages >= Self.maximumOwedMessages
+    }
+
+    private func forgetOwedReplies() {
+        self.owed.removeAll()
+        self.owedMessages = 0
     }
 
     private var shouldRead: Bool {
