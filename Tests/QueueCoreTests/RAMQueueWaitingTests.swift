@@ -136,6 +136,8 @@ import Testing
         #expect(processor.run(.removeOccurrences(queue: buffer("l"), member: buffer("a"), count: 1)).integer == 1)
         #expect(processor.run(.range(queue: buffer("l"), start: 0, stop: -1)).messages?.map { String(buffer: $0.bytes) } == ["b", "a", "c"])
         #expect(processor.run(.removeOccurrences(queue: buffer("l"), member: buffer("zz"), count: 0)).integer == 0)
+        // LREM's count is any 64-bit integer; -2^63 has no positive twin.
+        #expect(processor.run(.removeOccurrences(queue: buffer("l"), member: buffer("zz"), count: .min)).integer == 0)
         #expect(processor.run(.move(source: buffer("l"), destination: buffer("l"), from: .tail, to: .head)).messageText == .some("c"))
         #expect(processor.run(.range(queue: buffer("l"), start: 0, stop: -1)).messages?.map { String(buffer: $0.bytes) } == ["c", "b", "a"])
     }

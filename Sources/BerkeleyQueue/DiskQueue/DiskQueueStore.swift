@@ -242,7 +242,7 @@ final class DiskQueueStore {
             }
             return .message(try self.messages(of: record, positions: position...position, in: transaction).first)
         case .removeOccurrences(let name, let member, let count):
-            return .integer(try self.removeOccurrences(of: member, from: name, limit: count == 0 ? .max : abs(count), fromHead: count >= 0, in: transaction))
+            return .integer(try self.removeOccurrences(of: member, from: name, limit: count == 0 ? .max : Int(clamping: count.magnitude), fromHead: count >= 0, in: transaction))
         case .move(let source, let destination, let from, let to):
             guard let message = try self.pop(from: source, at: from, count: 1, in: transaction).first else {
                 return .message(nil)

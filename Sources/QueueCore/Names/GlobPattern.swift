@@ -20,14 +20,20 @@ public struct GlobPattern: Sendable {
         return self.pattern.withUnsafeBytes { pattern in
             name.withUnsafeReadableBytes { string in
                 var skipLongerMatches = false
-                return Self.match(pattern[...], string[...], &skipLongerMatches)
+                return Self.match(pattern[...], string[...], &skipLongerMatches, nesting: 0)
             }
         }
     }
 
     private typealias Bytes = Slice<UnsafeRawBufferPointer>
 
-    private static func match(_ patternIn: Bytes, _ stringIn: Bytes, _ skipLongerMatches: inout Bool) -> Bool {
+    /// Each `*` that must match something recurses once more: past `maximumNesting` the pattern
+    /// fails to match, as in Redis 7 (which guards its stack so; a name of 200,000 bytes and a
+    /// pattern of 100,000 `*a` would otherwise overflow ours).
+    private static var maximumNesting: Int { 1000 }
+
+    private static func match(_ patternIn: Bytes, _ stringIn: Bytes, _ skipLongerMatches: inout Bool, nesting: Int) -> Bool {
+        guard nesting <= Self.maximumNesting else { return false }
         var pattern = patternIn
         var string = stringIn
         while let p = pattern.first, let s = string.first {
@@ -40,7 +46,7 @@ public struct GlobPattern: Sendable {
                     return true
                 }
                 while !string.isEmpty {
-                    if match(pattern.dropFirst(), string, &skipLongerMatches) {
+                    if match(pattern.dropFirst(), string, &skipLongerMatches, nesting: nesting + 1) {
                         return true
                     }
                     if skipLongerMatches {

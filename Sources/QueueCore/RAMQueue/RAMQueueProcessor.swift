@@ -81,7 +81,7 @@ public final class RAMQueueProcessor: QueueProcessor {
         case .removeOccurrences(let name, let member, let count):
             return .integer(
                 self.take(from: name, for: client) { store in
-                    store.remove(equalTo: member, limit: count == 0 ? .max : abs(count), fromHead: count >= 0)
+                    store.remove(equalTo: member, limit: count == 0 ? .max : Int(clamping: count.magnitude), fromHead: count >= 0)
                 } ?? 0
             )
         case .delete(let names):
