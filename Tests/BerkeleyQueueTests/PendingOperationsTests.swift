@@ -10,9 +10,8 @@ import Testing
     @Test func aRoundTakesTheOldestWorkUpToItsBudgetAndLeavesTheRestReady() {
         let pending = PendingOperations()
         let client = IdleClient()
-        for (index, size) in [600, 600, 1, 600, 5].enumerated() {
-            let messages = (0..<size).map { Message(bytes: ByteBuffer(string: "\(index)-\($0)")) }
-            #expect(pending.append(.init(work: .command(.push(queue: ByteBuffer(string: "q"), messages: messages, end: .tail, onlyIfAbsent: false)), client: client)))
+        for size in [600, 600, 1, 600, 5] {
+            #expect(pending.append(Self.push(size, for: client)))
         }
         var drained: [PendingOperations.Operation] = []
         // 600 + 600 reaches the budget of 1,000: the round ends there.
@@ -29,13 +28,18 @@ import Testing
     @Test func aSingleCommandBiggerThanTheBudgetIsTakenAlone() {
         let pending = PendingOperations()
         let client = IdleClient()
-        let big = (0..<50).map { Message(bytes: ByteBuffer(string: "\($0)")) }
-        _ = pending.append(.init(work: .command(.push(queue: ByteBuffer(string: "q"), messages: big, end: .tail, onlyIfAbsent: false)), client: client))
+        _ = pending.append(Self.push(50, for: client))
         _ = pending.append(.init(work: .command(.pop(queue: ByteBuffer(string: "q"), end: .head, count: nil)), client: client))
         var drained: [PendingOperations.Operation] = []
         #expect(pending.take(upToMessages: 10, waitingAtMost: 0, reusing: &drained).operations.map(\.messageCount) == [50])
         #expect(pending.take(upToMessages: 10, waitingAtMost: 0, reusing: &drained).operations.map(\.messageCount) == [1])
         #expect(pending.take(upToMessages: 10, waitingAtMost: 0, reusing: &drained).operations.isEmpty)
+    }
+
+    /// A push of `count` distinct messages onto `q`.
+    private static func push(_ count: Int, for client: any QueueClient) -> PendingOperations.Operation {
+        let messages = (0..<count).map { Message(bytes: ByteBuffer(string: "\($0)")) }
+        return .init(work: .command(.push(queue: ByteBuffer(string: "q"), messages: messages, end: .tail, onlyIfAbsent: false)), client: client)
     }
 }
 

@@ -103,8 +103,9 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         if let reply = processor.execute(command, for: self) {
             self.reply { Session.render(reply, for: pending, into: &$0) }
         } else {
-            self.owed.append(.fromProcessor(pending, messages: command.messageCount))
-            self.owedMessages += command.messageCount
+            let messages = command.messageCount
+            self.owed.append(.fromProcessor(pending, messages: messages))
+            self.owedMessages += messages
             if blocking {
                 self.awaitingBlockingReply = true
             }
