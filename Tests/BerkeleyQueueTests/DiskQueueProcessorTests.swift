@@ -52,6 +52,40 @@ private final class AwaitingClient: QueueClient, Sendable {
     }
 }
 
+/// A client whose connection is gone by the time its replies come: it refuses them, the first
+/// after `delay` (as a busy event loop would take a while to get to it).
+private final class GoneClient: QueueClient, Sendable {
+    let loop = NIOAsyncTestingEventLoop()
+    private let delay: Duration
+    private let refused = NIOLockedValueBox(0)
+
+    init(refusingAfter delay: Duration = .zero) {
+        self.delay = delay
+    }
+
+    var eventLoop: any EventLoop { self.loop }
+
+    func deliver(_ replies: [QueueReply]) -> Bool {
+        if self.refused.withLockedValue({ $0 }) == 0 && self.delay > .zero {
+            Thread.sleep(forTimeInterval: Double(self.delay.components.attoseconds) / 1e18 + Double(self.delay.components.seconds))
+        }
+        self.refused.withLockedValue { $0 += replies.count }
+        return false
+    }
+
+    var refusedReplies: Int { self.refused.withLockedValue { $0 } }
+
+    /// Waits until `count` replies were refused and what their refusal gave back is queued.
+    func awaitRefusals(_ count: Int) async throws {
+        for _ in 0..<1000 where self.refusedReplies < count {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(self.refusedReplies == count)
+        // Deliveries run on this loop, in order: once this runs, the last one has settled.
+        try await self.loop.executeInContext {}
+    }
+}
+
 private func buffer(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 private func message(_ text: String, flags: UInt32 = 0) -> Message { Message(bytes: buffer(text), flags: flags) }
 
@@ -311,6 +345,45 @@ private func temporaryDirectory() -> String {
             #expect(queue == buffer("q"))
             #expect(popped == message("hello"))
             #expect(processor.waitingClients == 0)
+        }
+    }
+
+    @Test func messagesPoppedForAClientThatIsGoneGoBackWhereTheyCameFrom() async throws {
+        try await self.withProcessor { processor, client in
+            let all = ["a", "b", "c", "d", "e", "f"]
+            _ = await client.run(push(all, to: "q"), on: processor)
+            let q = buffer("q")
+            for command: QueueCommand in [
+                .pop(queue: q, end: .head, count: 2), .pop(queue: q, end: .tail, count: 2),
+                .pop(queue: q, end: .head, count: nil), .blockingPop(queues: [q], end: .tail, timeout: nil),
+            ] {
+                let gone = GoneClient()
+                #expect(processor.execute(command, for: gone) == nil)
+                try await gone.awaitRefusals(1)
+                guard case .messages(let left) = await client.run(.range(queue: q, start: 0, stop: -1), on: processor) else {
+                    Issue.record("range")
+                    return
+                }
+                #expect(left == all.map { message($0) }, "after \(command)")
+            }
+        }
+    }
+
+    @Test func aStopWaitsForRepliesOnTheirWaySoAMessageRefusedDuringShutdownStays() async throws {
+        let directory = temporaryDirectory()
+        try await self.withProcessor(directory: directory) { processor, client in
+            // A blocked client, closed by the shutdown that is about to start: the message a push
+            // hands it comes back only after the database thread was told to stop.
+            let closing = GoneClient(refusingAfter: .milliseconds(300))
+            #expect(processor.execute(.blockingPop(queues: [buffer("q")], end: .head, timeout: nil), for: closing) == nil)
+            _ = await client.run(push(["handed over"], to: "q"), on: processor)
+        }
+        try await self.withProcessor(directory: directory) { processor, client in
+            guard case .message(let popped) = await client.run(.pop(queue: buffer("q"), end: .head, count: nil), on: processor) else {
+                Issue.record("pop")
+                return
+            }
+            #expect(popped == message("handed over"))
         }
     }
 

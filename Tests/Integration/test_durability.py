@@ -299,3 +299,70 @@ def test_a_full_disk_gets_errors_and_loses_nothing_acknowledged(data_dir):
         assert client.sadd("full", b"after") == 1
     assert server.stop() == 0
     db_verify(data_dir)
+
+
+def test_sigterm_loses_no_message_handed_to_a_blocked_consumer(data_dir):
+    """Shutdown closes blocked consumers while pushes are handed to them: each acknowledged
+    message reached a consumer or is still queued after the restart, and none twice."""
+    received = []
+    lock = threading.Lock()
+
+    def consume(port, queue, ready):
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            sock.sendall(resp_command("BLPOP", queue, 0))
+            ready.release()
+            reply = recv_until(sock, timeout=60)  # until the server closes
+        if reply:
+            # *2\r\n$L\r\n<queue>\r\n$N\r\n<message>\r\n
+            message = reply.split(b"\r\n")[4]
+            with lock:
+                received.append(message)
+
+    def produce(port, queue, cycle, acknowledged):
+        """Pushes one message at a time until the server goes, noting those acknowledged."""
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+                for number in range(100_000):
+                    message = f"c{cycle}-m{number:05d}".encode()
+                    sock.sendall(resp_command("RPUSH", queue, message))
+                    if not recv_until(sock, terminator=b"\r\n", timeout=60).startswith(b":"):
+                        return
+                    acknowledged.append(message)
+        except OSError:
+            return
+
+    acknowledged = []
+    # A queue per cycle: what a cycle leaves queued must not keep the next cycle's consumers
+    # from blocking.
+    queues = [f"handed-{cycle}" for cycle in range(5)]
+    for cycle, queue in enumerate(queues):
+        server = Server("redis-diskqueue-server", data_dir=data_dir).start()
+        ready = threading.Semaphore(0)
+        consumers = [threading.Thread(target=consume, args=(server.port, queue, ready), daemon=True) for _ in range(50)]
+        for consumer in consumers:
+            consumer.start()
+        for _ in consumers:
+            assert ready.acquire(timeout=30)
+        with redis.Redis(port=server.port, socket_timeout=60) as probe:
+            deadline = time.monotonic() + 30
+            while probe.info("clients")["blocked_clients"] < len(consumers) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        producer = threading.Thread(target=produce, args=(server.port, queue, cycle, acknowledged), daemon=True)
+        producer.start()
+        time.sleep(random.uniform(0.002, 0.03))
+        server.process.send_signal(signal.SIGTERM)
+        producer.join(60)
+        assert not producer.is_alive()
+        assert server.stop() == 0, "".join(server.log)
+        for consumer in consumers:
+            consumer.join(60)
+            assert not consumer.is_alive()
+    server = Server("redis-diskqueue-server", data_dir=data_dir).start()
+    try:
+        with redis.Redis(port=server.port) as client:
+            left = [message for queue in queues for message in client.lpop(queue, 100_000) or []]
+    finally:
+        assert server.stop() == 0
+    assert len(received) + len(left) == len(set(received) | set(left)), "a message came out twice"
+    lost = set(acknowledged) - set(received) - set(left)
+    assert not lost, f"{len(lost)} acknowledged messages lost: {sorted(lost)[:10]}"

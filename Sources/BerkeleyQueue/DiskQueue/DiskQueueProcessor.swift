@@ -87,6 +87,8 @@ public final class DiskQueueProcessor: QueueProcessor {
 
     /// The longest the thread sleeps without work, so timers and flushes stay on time.
     static let idleWait: Double = 0.25
+    /// How long a stop waits for replies on their way to clients (seconds).
+    static let deliverySettleTimeout: Double = 10
 
     public let configuration: Configuration
     private let logger: Logger
@@ -243,9 +245,10 @@ private final class DatabaseThread {
         var lastFlush = DispatchTime.now()
         var lastCheckpoint = DispatchTime.now()
         var unflushedWrites = false
+        var stopSeen: DispatchTime?
         while true {
             let wait = self.waiting.nextDeadline.map { max(0, Self.seconds(from: .now(), to: $0)) } ?? DiskQueueProcessor.idleWait
-            let (batch, isStopping) = self.processor.pendingOperations.take(
+            let (batch, isStopping, deliveriesSettled) = self.processor.pendingOperations.take(
                 upToMessages: DiskQueueProcessor.maximumMessagesPerRound,
                 waitingAtMost: min(wait, DiskQueueProcessor.idleWait),
                 reusing: &drained
@@ -283,7 +286,17 @@ private final class DatabaseThread {
                 lastCheckpoint = now
             }
             if isStopping && batch.isEmpty {
-                break
+                // Replies still on their way may bring messages back from clients shutdown closed;
+                // they are waited for, but not forever (an event loop that is gone never answers).
+                let since = stopSeen ?? now
+                stopSeen = since
+                if deliveriesSettled {
+                    break
+                }
+                if Self.seconds(from: since, to: now) >= DiskQueueProcessor.deliverySettleTimeout {
+                    self.logger.warning("disk queue: closing with replies still undelivered")
+                    break
+                }
             }
         }
         // The last replies go out after their sync; whatever cannot be flushed now was never
@@ -334,9 +347,10 @@ private final class DatabaseThread {
         // Before the replies, so that a client that saw its push counted sees it in INFO too.
         self.processor.publish(queueCount: self.store?.catalog.count ?? 0, waitingClients: self.waiting.waitingClients)
         let pending = self.processor.pendingOperations
+        // Counted from now, not from when the flusher releases them: a stop must wait for them.
+        pending.deliveriesStarted(1)
         guard let flusher = self.flusher else {
-            Self.deliver(replies, for: batch)
-            Self.deliver(handoffs, undelivered: pending)
+            Self.deliver(replies, for: batch, then: handoffs, pending: pending)
             return wrote
         }
         flusher.submit(
@@ -345,12 +359,11 @@ private final class DatabaseThread {
                     // Nothing of this batch is known to be on disk: none of it is acknowledged
                     // (and reopening the environment discards it).
                     let failure = QueueReply.failure(.storageFailure("the log could not be written to the disk"))
-                    Self.deliver(replies.map { $0 == nil ? nil : failure }, for: batch)
-                    Self.deliver(handoffs.map { Handoff(client: $0.client, reply: failure, ifUndelivered: nil) }, undelivered: pending)
+                    let failedHandoffs = handoffs.map { Handoff(client: $0.client, reply: failure, ifUndelivered: nil) }
+                    Self.deliver(replies.map { $0 == nil ? nil : failure }, for: batch, then: failedHandoffs, pending: pending)
                     return
                 }
-                Self.deliver(replies, for: batch)
-                Self.deliver(handoffs, undelivered: pending)
+                Self.deliver(replies, for: batch, then: handoffs, pending: pending)
             }
         )
         return wrote
@@ -419,8 +432,10 @@ private final class DatabaseThread {
                 try store.closeReservation(id: reservation.id, returningMessage: true, in: transaction)
             }
             return nil
-        case .putBack(let queue, let message):
-            _ = try store.push([message], to: queue, at: .head, onlyIfAbsent: false, in: transaction)
+        case .putBack(let queue, let messages, let end):
+            // Pushed in reverse, each to the end it was taken from, the first ends up outermost:
+            // the queue is as it was before the pop.
+            _ = try store.push(messages.reversed(), to: queue, at: end, onlyIfAbsent: false, in: transaction)
             return nil
         case .returnReservation(let queue, let id):
             guard self.waiting.reservation(of: client, on: queue)?.id == id else { return nil }
@@ -503,7 +518,7 @@ private final class DatabaseThread {
                 switch waiter.purpose {
                 case .pop:
                     guard let message = try store.pop(from: name, at: waiter.end, count: 1, in: transaction).first else { break serving }
-                    handoff = Handoff(client: client, reply: .popped(queue: name, message: message), ifUndelivered: .putBack(queue: name, message: message))
+                    handoff = Handoff(client: client, reply: .popped(queue: name, message: message), ifUndelivered: .putBack(queue: name, messages: [message], end: waiter.end))
                 case .move(let destination, let end):
                     guard let message = try store.pop(from: name, at: waiter.end, count: 1, in: transaction).first else { break serving }
                     _ = try store.push([message], to: destination, at: end, onlyIfAbsent: false, in: transaction)
@@ -524,44 +539,77 @@ private final class DatabaseThread {
 
     // MARK: Deliveries
 
-    /// Hands the replies to their clients: one task per event loop, one delivery per client.
-    private static func deliver(_ replies: [QueueReply?], for batch: [Operation]) {
-        var loops: [ObjectIdentifier: (loop: any EventLoop, deliveries: [(client: any QueueClient, replies: [QueueReply])])] = [:]
+    /// One client's replies, and the work that gives back what they carry if the client is gone.
+    private struct Delivery {
+        var client: any QueueClient
+        var replies: [QueueReply]
+        var ifUndelivered: [Operation.Work]
+    }
+
+    /// Hands the replies of a batch, then the handoffs, to their clients: one task per event
+    /// loop, one delivery per client. A client gone by then refuses them, and the messages they
+    /// carry go back to their queues, so a pop whose client vanished takes nothing.
+    ///
+    /// Settles the one delivery its caller started for the batch, having started one per loop.
+    private static func deliver(_ replies: [QueueReply?], for batch: [Operation], then handoffs: [Handoff], pending: PendingOperations) {
+        var loops: [ObjectIdentifier: (loop: any EventLoop, deliveries: [Delivery])] = [:]
         var clientSlots: [ObjectIdentifier: (loop: ObjectIdentifier, index: Int)] = [:]
-        for (operation, reply) in zip(batch, replies) {
-            guard let reply else { continue }
-            let clientID = ObjectIdentifier(operation.client)
-            if let slot = clientSlots[clientID] {
+        func add(_ reply: QueueReply, for client: any QueueClient, ifUndelivered: Operation.Work?, merging: Bool) {
+            let clientID = ObjectIdentifier(client)
+            if merging, let slot = clientSlots[clientID] {
                 loops[slot.loop]!.deliveries[slot.index].replies.append(reply)
-                continue
+                if let work = ifUndelivered {
+                    loops[slot.loop]!.deliveries[slot.index].ifUndelivered.append(work)
+                }
+                return
             }
-            let loop = operation.client.eventLoop
+            let loop = client.eventLoop
             let loopID = ObjectIdentifier(loop)
             let index = loops[loopID, default: (loop, [])].deliveries.count
-            loops[loopID, default: (loop, [])].deliveries.append((operation.client, [reply]))
-            clientSlots[clientID] = (loopID, index)
+            loops[loopID, default: (loop, [])].deliveries.append(
+                Delivery(client: client, replies: [reply], ifUndelivered: ifUndelivered.map { [$0] } ?? [])
+            )
+            if merging {
+                clientSlots[clientID] = (loopID, index)
+            }
         }
+        for (operation, reply) in zip(batch, replies) {
+            guard let reply else { continue }
+            add(reply, for: operation.client, ifUndelivered: Self.returningWork(of: operation.work, replied: reply), merging: true)
+        }
+        // After the client's replies: a handoff answers a command of an earlier batch.
+        for handoff in handoffs {
+            add(handoff.reply, for: handoff.client, ifUndelivered: handoff.ifUndelivered, merging: false)
+        }
+        pending.deliveriesStarted(loops.count)
+        defer { pending.deliverySettled(returning: []) }
         for (_, group) in loops {
             let deliveries = group.deliveries
             group.loop.execute {
-                for delivery in deliveries {
-                    delivery.client.deliver(delivery.replies)
+                var returned: [Operation] = []
+                for delivery in deliveries where !delivery.client.deliver(delivery.replies) {
+                    // Undone last first, the queues end up as they were before the client's pops.
+                    returned += delivery.ifUndelivered.reversed().map { Operation(work: $0, client: delivery.client) }
                 }
+                pending.deliverySettled(returning: returned)
             }
         }
     }
 
-    /// Delivers replies to waiting clients; what a vanished client never got comes back as work.
-    private static func deliver(_ handoffs: [Handoff], undelivered pending: PendingOperations) {
-        for handoff in handoffs {
-            let client = handoff.client
-            let reply = handoff.reply
-            let ifUndelivered = handoff.ifUndelivered
-            client.eventLoop.execute {
-                if !client.deliver([reply]), let work = ifUndelivered {
-                    _ = pending.append(.init(work: work, client: client))
-                }
-            }
+    /// What returns the messages `reply` took out of their queue, should its client be gone:
+    /// only pops take messages that nothing else holds (a move leaves them in its destination,
+    /// a reservation goes back when its client's disconnection is processed).
+    private static func returningWork(of work: Operation.Work, replied reply: QueueReply) -> Operation.Work? {
+        guard case .command(let command) = work else { return nil }
+        switch (command, reply) {
+        case (.pop(let queue, let end, _), .message(let message?)):
+            return .putBack(queue: queue, messages: [message], end: end)
+        case (.pop(let queue, let end, _), .messages(let messages)) where !messages.isEmpty:
+            return .putBack(queue: queue, messages: messages, end: end)
+        case (.blockingPop(_, let end, _), .popped(let queue, let message)):
+            return .putBack(queue: queue, messages: [message], end: end)
+        default:
+            return nil
         }
     }
 

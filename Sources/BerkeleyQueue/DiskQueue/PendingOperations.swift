@@ -12,8 +12,9 @@ final class PendingOperations: @unchecked Sendable {
             case command(QueueCommand)
             /// The client's connection closed: end its wait, return its reservations.
             case disconnected
-            /// A message handed to the client never reached it: back to the head of its queue.
-            case putBack(queue: ByteBuffer, message: Message)
+            /// Messages taken from `end` of `queue` for the client never reached it: back where
+            /// they came from, in their order.
+            case putBack(queue: ByteBuffer, messages: [Message], end: QueueEnd)
             /// Reservation `id` never reached the client, or its time is up: back to its queue.
             case returnReservation(queue: ByteBuffer, id: UInt64)
             /// The client's wait ran out.
@@ -36,6 +37,14 @@ final class PendingOperations: @unchecked Sendable {
     private var operations: [Operation] = []
     private var spare: [Operation] = []
     private var isStopping = false
+    /// Deliveries handed to event loops whose refusal may still bring work back.
+    private var deliveriesInFlight = 0
+
+    /// Whether the database thread has something to do: work, or a stop with nothing left that
+    /// could still come back. Guarded by `condition`.
+    private var isReady: Bool {
+        !self.operations.isEmpty || (self.isStopping && self.deliveriesInFlight == 0)
+    }
 
     /// Queues an operation; false once stopping.
     func append(_ operation: Operation) -> Bool {
@@ -55,12 +64,13 @@ final class PendingOperations: @unchecked Sendable {
     /// Bounding a round keeps a client that queued a flood of work from holding back the replies
     /// of everything taken with it: the rest waits for the next round, and replies flow meanwhile.
     ///
-    /// - Returns: The operations (possibly none) and whether a stop was asked for.
+    /// - Returns: The operations (possibly none), whether a stop was asked for, and whether
+    ///   every delivery has settled (so that, once stopping, nothing more can come).
     func take(
         upToMessages maximumMessages: Int,
         waitingAtMost seconds: Double,
         reusing drained: inout [Operation]
-    ) -> (operations: [Operation], isStopping: Bool) {
+    ) -> (operations: [Operation], isStopping: Bool, deliveriesSettled: Bool) {
         drained.removeAll(keepingCapacity: true)
         if !self.condition.lock(whenValue: true, timeoutSeconds: seconds) {
             self.condition.lock()
@@ -80,18 +90,41 @@ final class PendingOperations: @unchecked Sendable {
         }
         drained = []
         let isStopping = self.isStopping
-        self.condition.unlock(withValue: isStopping || !self.operations.isEmpty)
-        return (taken, isStopping)
+        let settled = self.deliveriesInFlight == 0
+        self.condition.unlock(withValue: self.isReady)
+        return (taken, isStopping, settled)
     }
 
     /// Whether work (or a stop) waits to be taken: ``take(upToMessages:waitingAtMost:reusing:)``
     /// then returns without waiting.
     var hasWork: Bool { self.condition.value }
 
-    /// Refuses new operations; those already queued are still taken.
+    /// Refuses new operations; those already queued are still taken, and so is what deliveries
+    /// still in flight bring back.
     func stop() {
         self.condition.lock()
         self.isStopping = true
-        self.condition.unlock(withValue: true)
+        self.condition.unlock(withValue: self.isReady)
+    }
+
+    // MARK: Deliveries
+
+    /// Notes `count` deliveries on their way to event loops. A stop waits for them to settle: a
+    /// client that is gone by the time its reply arrives gives its messages back, and that work
+    /// must still be done (a message handed to a client closed by shutdown is not lost).
+    func deliveriesStarted(_ count: Int) {
+        guard count > 0 else { return }
+        self.condition.lock()
+        self.deliveriesInFlight += count
+        self.condition.unlock(withValue: self.isReady)
+    }
+
+    /// Settles one delivery started with ``deliveriesStarted(_:)``, queueing what it brought back
+    /// (even while stopping).
+    func deliverySettled(returning work: [Operation]) {
+        self.condition.lock()
+        self.deliveriesInFlight -= 1
+        self.operations.append(contentsOf: work)
+        self.condition.unlock(withValue: self.isReady)
     }
 }

@@ -103,9 +103,10 @@ extension RAMQueueProcessor {
         self.forget(waiter, except: name)
         switch waiter.purpose {
         case .pop:
+            let end = waiter.end
             client.eventLoop.execute {
                 if !client.deliver([.popped(queue: name, message: message)]) {
-                    self.putBack(message, on: name)
+                    self.putBack(message, on: name, at: end)
                 }
             }
         case .move(let destination, let end):
@@ -134,10 +135,10 @@ extension RAMQueueProcessor {
         }
     }
 
-    /// Returns a message that did not reach its client to the head of its queue (unless the
-    /// queue is unique and holds an equal message by now).
-    func putBack(_ message: Message, on name: ByteBuffer) {
-        _ = self.push([message], to: name, at: .head, onlyIfAbsent: false, overLimit: true)
+    /// Returns a message that did not reach its client to the end of its queue it came from
+    /// (unless the queue is unique and holds an equal message by now).
+    func putBack(_ message: Message, on name: ByteBuffer, at end: QueueEnd = .head) {
+        _ = self.push([message], to: name, at: end, onlyIfAbsent: false, overLimit: true)
     }
 
     // MARK: Reservations
