@@ -1,5 +1,6 @@
 """Reliable and blocking consumption (SPEC §7) on RAM and disk programs, both protocols."""
 
+import random
 import select
 import socket
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 import redis
 from pymemcache.client.base import Client as MemcacheClient
 
-from conftest import MEMCACHE_QUEUE_PROGRAMS, RESP_QUEUE_PROGRAMS, Server, recv_until, wait_until
+from conftest import MEMCACHE_QUEUE_PROGRAMS, RESP_QUEUE_PROGRAMS, Server, recv_until, resp_command, wait_until
 
 
 @pytest.fixture(params=RESP_QUEUE_PROGRAMS)
@@ -280,3 +281,94 @@ def test_a_thousand_idle_blocked_clients_cost_no_cpu(resp_server):
     finally:
         for sock in sockets:
             sock.close()
+
+
+# Clients that shut their sending side (`printf ... | nc -N`, or a consumer going away)
+
+
+def pop_request(program, queue, wait_seconds=None):
+    """One pop in the program's protocol: BLPOP/LPOP, or memcached get with Kestrel's wait."""
+    if program in RESP_QUEUE_PROGRAMS:
+        return resp_command("BLPOP", queue, wait_seconds) if wait_seconds is not None else resp_command("LPOP", queue)
+    suffix = f"/t={int(wait_seconds * 1000)}" if wait_seconds is not None else ""
+    return f"get {queue}{suffix}\r\n".encode()
+
+
+def popped_message(program, reply):
+    """The message in a reply to pop_request, or None."""
+    if program in RESP_QUEUE_PROGRAMS:
+        parts = reply.split(b"\r\n")
+        if reply.startswith(b"*2\r\n"):
+            return parts[4]
+        return parts[1] if reply.startswith(b"$") and not reply.startswith(b"$-1") else None
+    if reply.startswith(b"VALUE "):
+        return reply.split(b"\r\n")[1]
+    return None
+
+
+def push_request(program, queue, message):
+    if program in RESP_QUEUE_PROGRAMS:
+        return resp_command("RPUSH", queue, message)
+    return b"set %s 0 0 %d\r\n%s\r\n" % (queue.encode(), len(message), message)
+
+
+@pytest.mark.parametrize("program", RESP_QUEUE_PROGRAMS + MEMCACHE_QUEUE_PROGRAMS)
+def test_a_client_that_shuts_its_sending_side_gets_its_replies(start_server, program):
+    server = start_server(program)
+    for number in range(50):
+        message = f"half-{number}".encode()
+        with server.connect() as sock:
+            # Requests and the end of input arrive together, before any reply could go out.
+            sock.sendall(push_request(program, "half", message) + pop_request(program, "half"))
+            sock.shutdown(socket.SHUT_WR)
+            reply = recv_until(sock, timeout=30)
+        assert popped_message(program, reply.split(b"\r\n", 1)[1]) == message, reply
+
+
+@pytest.mark.parametrize("program", RESP_QUEUE_PROGRAMS + MEMCACHE_QUEUE_PROGRAMS)
+def test_blocked_consumers_that_shut_their_sending_side_lose_nothing(start_server, program):
+    """Consumers block, then shut their sending side at random moments while messages arrive:
+    every message reached a consumer or is still queued, and none came out twice."""
+    server = start_server(program)
+    received = []
+    lock = threading.Lock()
+    producing = threading.Event()
+    producing.set()
+
+    def consume():
+        while producing.is_set():
+            with server.connect(timeout=60) as sock:
+                sock.sendall(pop_request(program, "leaving", 5))
+                time.sleep(random.uniform(0, 0.003))
+                sock.shutdown(socket.SHUT_WR)
+                message = popped_message(program, recv_until(sock, timeout=60))
+            if message is not None:
+                with lock:
+                    received.append(message)
+
+    consumers = [threading.Thread(target=consume, daemon=True) for _ in range(8)]
+    for consumer in consumers:
+        consumer.start()
+    messages = [f"m{number:04d}".encode() for number in range(1000)]
+    with server.connect(timeout=60) as producer:
+        for message in messages:
+            producer.sendall(push_request(program, "leaving", message))
+            recv_until(producer, terminator=b"\r\n", timeout=60)
+            time.sleep(random.uniform(0, 0.001))
+    producing.clear()
+    for consumer in consumers:
+        consumer.join(60)
+        assert not consumer.is_alive()
+    left = []
+    with server.connect(timeout=60) as sock:
+        while True:
+            # Waiting a little: a message refused by a consumer that just left may still be on
+            # its way back to the queue.
+            sock.sendall(pop_request(program, "leaving", 2))
+            message = popped_message(program, recv_until(sock, terminator=b"\r\n" if program in RESP_QUEUE_PROGRAMS else b"END\r\n", timeout=60))
+            if message is None:
+                break
+            left.append(message)
+    assert len(received) + len(left) == len(set(received) | set(left)), "a message came out twice"
+    lost = set(messages) - set(received) - set(left)
+    assert not lost, f"{len(lost)} messages lost ({len(received)} received, {len(left)} left)"

@@ -58,6 +58,69 @@ import Testing
         #expect(try Self.written(channel) == [":10000\r\n+PONG\r\n"])
     }
 
+    @Test func aClientPipeliningBigReadsWaitsForTheirRepliesBeforeSendingMore() throws {
+        let processor = HoldingProcessor { if case .range = $0 { true } else { false } }
+        let channel = try Self.channel(RESPSession.self, RedisQueueProgram.self, processor: processor)
+        let wholeQueue = String(repeating: resp(["LRANGE", "q", "0", "-1"]), count: 2)
+        let tenMessages = String(repeating: resp(["LRANGE", "q", "0", "9"]), count: 10)
+        try channel.writeInbound(resp(["RPUSH", "q", "a", "b"]) + wholeQueue + tenMessages)
+        channel.embeddedEventLoop.run()
+        // A range to the tail may bring the whole queue: it is owed alone.
+        #expect(processor.heldCount == 1)
+        #expect(try Self.written(channel) == [":2\r\n"])
+        processor.answerHeldCommands()
+        channel.embeddedEventLoop.run()
+        #expect(processor.heldCount == 1)
+        #expect(try Self.written(channel) == ["*2\r\n$1\r\na\r\n$1\r\nb\r\n"])
+        processor.answerHeldCommands()
+        channel.embeddedEventLoop.run()
+        // Ten messages of up to 1 MiB each: seven such replies reach the 64 MiB bound.
+        #expect(processor.heldCount == 7)
+    }
+
+    @Test func aClientThatShutsItsSendingSideIsAnsweredThenClosed() throws {
+        let channel = try Self.channel(RESPSession.self, RedisQueueProgram.self)
+        try channel.writeInbound(resp(["SADD", "q", "a"]) + resp(["SPOP", "q"]))
+        // The end of the input comes with the requests, before their replies went out.
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        channel.embeddedEventLoop.run()
+        #expect(try Self.written(channel) == [":1\r\n$1\r\na\r\n"])
+        #expect(!channel.isActive)
+    }
+
+    @Test func aClientThatShutsItsSendingSideStillGetsWhatTheProcessorOwesIt() throws {
+        let processor = HoldingProcessor { if case .pop = $0 { true } else { false } }
+        let channel = try Self.channel(RESPSession.self, RedisQueueProgram.self, processor: processor)
+        try channel.writeInbound(resp(["SADD", "q", "a"]) + resp(["SPOP", "q"]) + "PING\r\n")
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        channel.embeddedEventLoop.run()
+        #expect(try Self.written(channel) == [":1\r\n"])
+        #expect(channel.isActive)
+        processor.answerHeldCommands()
+        channel.embeddedEventLoop.run()
+        #expect(try Self.written(channel) == ["$1\r\na\r\n+PONG\r\n"])
+        #expect(!channel.isActive)
+    }
+
+    @Test func aBlockedClientThatShutsItsSendingSideIsLetGoAndTheMessageStaysQueued() throws {
+        let server = try Self.server(RedisQueueProgram.self)
+        let consumer = try Self.channel(RESPSession.self, on: server)
+        try consumer.writeInbound(resp(["BLPOP", "q", "0"]))
+        consumer.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        consumer.embeddedEventLoop.run()
+        #expect(!consumer.isActive)
+        let producer = try Self.channel(RESPSession.self, on: server)
+        try producer.writeInbound(resp(["RPUSH", "q", "job"]))
+        producer.embeddedEventLoop.run()
+        // A delivery the consumer refuses would run on its loop.
+        consumer.embeddedEventLoop.run()
+        _ = try Self.written(producer)
+        try producer.writeInbound(resp(["LPOP", "q"]))
+        producer.embeddedEventLoop.run()
+        #expect(try Self.written(producer) == ["$3\r\njob\r\n"])
+        #expect(try Self.written(consumer) == [])
+    }
+
     @Test func aProtocolErrorIsAnsweredThenTheConnectionCloses() throws {
         let channel = try Self.channel(RESPSession.self, RedisQueueProgram.self)
         try channel.writeInbound(resp(["SADD", "q", "a"]) + "*1\r\n$-7\r\n" + resp(["SPOP", "q"]))
@@ -93,12 +156,24 @@ import Testing
         arguments: [String] = [],
         processor: (any QueueProcessor)? = nil
     ) throws -> EmbeddedChannel {
-        let configuration = ServerConfiguration(try ServerOptions<Program>.parse(arguments))
-        let server = ServerContext(
-            configuration: configuration,
+        try Self.channel(session, on: Self.server(program, arguments: arguments, processor: processor))
+    }
+
+    /// A server configured as `Program` with `arguments` on its command line.
+    private static func server<Program: ProgramProfile>(
+        _ program: Program.Type,
+        arguments: [String] = [],
+        processor: (any QueueProcessor)? = nil
+    ) throws -> ServerContext {
+        ServerContext(
+            configuration: ServerConfiguration(try ServerOptions<Program>.parse(arguments)),
             processor: processor ?? RAMQueueProcessor(),
             logger: Logger(label: "test")
         )
+    }
+
+    /// A connected channel, on a loop of its own, whose only handler is a connection of `server`.
+    private static func channel<Session: WireSession>(_ session: Session.Type, on server: ServerContext) throws -> EmbeddedChannel {
         let loop = EmbeddedEventLoop()
         let id = try #require(server.registry.admit())
         let connection = Connection<Session>(id: id, server: server, eventLoop: loop, flusher: ReplyFlusher(eventLoop: loop))
@@ -107,11 +182,14 @@ import Testing
         return channel
     }
 
-    /// Every write the connection made since the last call, as text.
+    /// Every write the connection made since the last call, as text. Empty writes (a close
+    /// waits on one for what was written before) never reach the client and are left out.
     private static func written(_ channel: EmbeddedChannel) throws -> [String] {
         var writes: [String] = []
         while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
-            writes.append(String(decoding: buffer.readableBytesView, as: UTF8.self))
+            if buffer.readableBytes > 0 {
+                writes.append(String(decoding: buffer.readableBytesView, as: UTF8.self))
+            }
         }
         return writes
     }

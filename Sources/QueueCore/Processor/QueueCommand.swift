@@ -88,4 +88,24 @@ extension QueueCommand {
         }
         return min(max(1, count), 1 << 32)
     }
+
+    /// The most messages the reply may carry: a connection bounds the reply data its waiting
+    /// commands may bring by it. Unknown (a range counted from both ends) is as many as can be.
+    public var repliedMessagesAtMost: Int {
+        let count: Int
+        switch self {
+        case .pop(_, _, let wanted): count = wanted ?? 1
+        case .range(_, let start, let stop):
+            // Positions of one sign give the span (computed unsigned: -2^63 is a position too);
+            // mixed signs depend on the queue's length.
+            if (start >= 0) != (stop >= 0) {
+                count = .max
+            } else {
+                count = stop >= start ? Int(clamping: UInt(bitPattern: stop &- start) + 1) : 0
+            }
+        case .element, .move, .blockingPop, .blockingMove, .reserve, .peek: count = 1
+        default: count = 0
+        }
+        return min(count, 1 << 32)
+    }
 }

@@ -24,8 +24,8 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
 
     /// A reply not yet written, in request order.
     private enum OwedReply {
-        /// The processor has not answered yet; `messages` weighs the command's work.
-        case fromProcessor(Session.PendingReply, messages: Int)
+        /// The processor has not answered yet.
+        case fromProcessor(Session.PendingReply, weight: Weight)
         /// Ready, but behind a reply the processor still owes.
         case rendered(ByteBuffer)
     }
@@ -39,6 +39,10 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     /// pipelining big commands (SADD of thousands of members) would otherwise queue seconds of
     /// disk work ahead of every other client's commands.
     private static var maximumOwedMessages: Int { 16 << 10 }
+    /// Most reply data (``QueueCommand/repliedMessagesAtMost`` times `--max-message-size`) those
+    /// replies may bring: a client pipelining `LRANGE q 0 -1` or peeks of big messages, and not
+    /// reading, would otherwise have the processor render gigabytes it cannot send.
+    private static var maximumOwedReplyBytes: Int { 64 << 20 }
     /// Keep reading while paused only until this much input waits.
     private static var maximumWaitingInput: Int { 64 << 10 }
 
@@ -51,8 +55,8 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     private var received: ByteBuffer?
     private var output = ByteBuffer()
     private var owed = Deque<OwedReply>()
-    /// The sum of the `messages` of the replies owed by the processor.
-    private var owedMessages = 0
+    /// The sum of the weights of the replies owed by the processor.
+    private var owedWeight = Weight()
     var recentQueue: AnyObject?
 
     private var isOpen = false
@@ -61,6 +65,8 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     /// until the client closes too, so the kernel doesn't reset the connection (losing the reply)
     /// over unread input.
     private var isDiscardingInput = false
+    /// The client shut its sending side: it is answered what it sent, then the connection closes.
+    private var isInputClosed = false
     private var awaitingBlockingReply = false
     private var closeRequested = false
     private var isQuiescing = false
@@ -103,9 +109,9 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         if let reply = processor.execute(command, for: self) {
             self.reply { Session.render(reply, for: pending, into: &$0) }
         } else {
-            let messages = command.messageCount
-            self.owed.append(.fromProcessor(pending, messages: messages))
-            self.owedMessages += messages
+            let weight = Weight(of: command, maximumMessageSize: self.server.configuration.maximumMessageSize)
+            self.owed.append(.fromProcessor(pending, weight: weight))
+            self.owedWeight.add(weight)
             if blocking {
                 self.awaitingBlockingReply = true
             }
@@ -134,11 +140,11 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         // is refused, so that a message it carries goes back to its queue.
         guard self.isOpen, !self.owed.isEmpty else { return false }
         for reply in replies {
-            guard case .fromProcessor(let pending, let messages) = self.owed.popFirst() else {
+            guard case .fromProcessor(let pending, let weight) = self.owed.popFirst() else {
                 assertionFailure("a processor delivered a reply nobody is waiting for")
                 continue
             }
-            self.owedMessages -= messages
+            self.owedWeight.subtract(weight)
             Session.render(reply, for: pending, into: &self.output)
             while let next = self.owed.first, case .rendered(let rendered) = next {
                 self.owed.removeFirst()
@@ -246,6 +252,22 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         context.fireChannelWritabilityChanged()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            self.inputClosed()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The client shut its sending side (or closed; which, only a write can tell). Like Redis,
+    /// the commands it sent are answered before the connection closes, so `printf 'SPOP q\r\n' |
+    /// nc -N` gets its message.
+    private func inputClosed() {
+        self.isInputClosed = true
+        self.processInput()
+        self.finishIfDone()
+    }
+
     func read(context: ChannelHandlerContext) {
         if self.shouldRead {
             context.read()
@@ -264,12 +286,13 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     /// Requests wait while this holds; their bytes stay in `received`.
     private var isPaused: Bool {
         self.closeRequested || self.isQuiescing || self.awaitingBlockingReply || !self.isWritable
-            || self.owed.count >= Self.maximumOwedReplies || self.owedMessages >= Self.maximumOwedMessages
+            || self.owed.count >= Self.maximumOwedReplies || self.owedWeight.messages >= Self.maximumOwedMessages
+            || self.owedWeight.replyBytes >= Self.maximumOwedReplyBytes
     }
 
     private func forgetOwedReplies() {
         self.owed.removeAll()
-        self.owedMessages = 0
+        self.owedWeight = Weight()
     }
 
     private var shouldRead: Bool {
@@ -347,18 +370,28 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         }
     }
 
-    /// Closes once a close was asked for and nothing is owed any more; what was written goes first.
-    /// A close the client caused lingers (see `isDiscardingInput`); shutdown closes at once.
+    /// Closes once a close was asked for (or the client's input ended and every request in it was
+    /// handled) and nothing is owed any more; what was written goes first. A close the client
+    /// caused lingers (see `isDiscardingInput`); shutdown, or input that ended, closes at once.
     private func finishIfDone() {
-        guard self.closeRequested || self.isQuiescing, self.owed.isEmpty, !self.isClosing,
-            let context = self.context
-        else { return }
+        guard !self.isClosing, let context = self.context else { return }
+        var inputFinished = false
+        if self.isInputClosed && self.awaitingBlockingReply {
+            // A client that will send nothing more and waits for a message is treated as gone,
+            // as Redis does: the message goes to a consumer that is there (the processor gets
+            // it back when this connection refuses it).
+            self.forgetOwedReplies()
+            inputFinished = true
+        } else if self.isInputClosed {
+            inputFinished = !self.isPaused
+        }
+        guard self.closeRequested || self.isQuiescing || inputFinished, self.owed.isEmpty else { return }
         self.isClosing = true
         let last = self.output
         self.output.clear()
         self.server.statistics.bytesWritten.add(last.readableBytes, ordering: .relaxed)
         let written = context.writeAndFlush(Self.wrapOutboundOut(last))
-        guard !self.isQuiescing else {
+        guard !self.isQuiescing && !self.isInputClosed else {
             let channel = context.channel
             written.whenComplete { _ in channel.close(promise: nil) }
             return
@@ -397,6 +430,32 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         } else {
             self.scheduleIdleCheck(after: self.owed.isEmpty ? timeout - idleFor : timeout)
         }
+    }
+}
+
+/// What a reply owed by the processor stands for: the work of its command, and the most reply
+/// data it may bring.
+private struct Weight {
+    var messages = 0
+    var replyBytes = 0
+
+    init() {}
+
+    init(of command: QueueCommand, maximumMessageSize: Int) {
+        self.messages = command.messageCount
+        let (bytes, overflow) = command.repliedMessagesAtMost.multipliedReportingOverflow(by: max(1, maximumMessageSize))
+        // Saturated well below Int.max, so that sums of weights never overflow.
+        self.replyBytes = overflow ? 1 << 48 : min(bytes, 1 << 48)
+    }
+
+    mutating func add(_ other: Weight) {
+        self.messages += other.messages
+        self.replyBytes += other.replyBytes
+    }
+
+    mutating func subtract(_ other: Weight) {
+        self.messages -= other.messages
+        self.replyBytes -= other.replyBytes
     }
 }
 
