@@ -553,33 +553,31 @@ private final class DatabaseThread {
     /// Settles the one delivery its caller started for the batch, having started one per loop.
     private static func deliver(_ replies: [QueueReply?], for batch: [Operation], then handoffs: [Handoff], pending: PendingOperations) {
         var loops: [ObjectIdentifier: (loop: any EventLoop, deliveries: [Delivery])] = [:]
-        var clientSlots: [ObjectIdentifier: (loop: ObjectIdentifier, index: Int)] = [:]
-        func add(_ reply: QueueReply, for client: any QueueClient, ifUndelivered: Operation.Work?, merging: Bool) {
-            let clientID = ObjectIdentifier(client)
-            if merging, let slot = clientSlots[clientID] {
-                loops[slot.loop]!.deliveries[slot.index].replies.append(reply)
-                if let work = ifUndelivered {
-                    loops[slot.loop]!.deliveries[slot.index].ifUndelivered.append(work)
-                }
-                return
-            }
-            let loop = client.eventLoop
+        func add(_ delivery: Delivery) -> (loop: ObjectIdentifier, index: Int) {
+            let loop = delivery.client.eventLoop
             let loopID = ObjectIdentifier(loop)
             let index = loops[loopID, default: (loop, [])].deliveries.count
-            loops[loopID, default: (loop, [])].deliveries.append(
-                Delivery(client: client, replies: [reply], ifUndelivered: ifUndelivered.map { [$0] } ?? [])
-            )
-            if merging {
-                clientSlots[clientID] = (loopID, index)
-            }
+            loops[loopID, default: (loop, [])].deliveries.append(delivery)
+            return (loopID, index)
         }
+        // A client's replies to this batch go in one delivery.
+        var clientSlots: [ObjectIdentifier: (loop: ObjectIdentifier, index: Int)] = [:]
         for (operation, reply) in zip(batch, replies) {
             guard let reply else { continue }
-            add(reply, for: operation.client, ifUndelivered: Self.returningWork(of: operation.work, replied: reply), merging: true)
+            let returning = Self.returningWork(of: operation.work, replied: reply)
+            let clientID = ObjectIdentifier(operation.client)
+            guard let slot = clientSlots[clientID] else {
+                clientSlots[clientID] = add(Delivery(client: operation.client, replies: [reply], ifUndelivered: returning.map { [$0] } ?? []))
+                continue
+            }
+            loops[slot.loop]!.deliveries[slot.index].replies.append(reply)
+            if let returning {
+                loops[slot.loop]!.deliveries[slot.index].ifUndelivered.append(returning)
+            }
         }
         // After the client's replies: a handoff answers a command of an earlier batch.
         for handoff in handoffs {
-            add(handoff.reply, for: handoff.client, ifUndelivered: handoff.ifUndelivered, merging: false)
+            _ = add(Delivery(client: handoff.client, replies: [handoff.reply], ifUndelivered: handoff.ifUndelivered.map { [$0] } ?? []))
         }
         pending.deliveriesStarted(loops.count)
         defer { pending.deliverySettled(returning: []) }
