@@ -185,7 +185,7 @@ public final class RAMQueueProcessor: QueueProcessor {
         overLimit: Bool = false,
         for client: (any QueueClient)? = nil
     ) -> QueueReply {
-        let charge = messages.reduce(0) { $0 + self.charge(for: $1) }
+        let charge = self.configuration.memoryLimit == nil ? 0 : messages.reduce(0) { $0 + self.charge(for: $1) }
         if charge > 0 {
             let charged = self.chargedBytes.add(charge, ordering: .relaxed).newValue
             if !overLimit, let limit = self.configuration.memoryLimit, charged > limit {
@@ -204,9 +204,10 @@ public final class RAMQueueProcessor: QueueProcessor {
                 let before = state.messages.count
                 var added = 0
                 var kept = 0
-                for message in messages where state.messages.push(message, at: end, unique: unique) {
+                // By index: a for-in loop would copy (retain) every message it hands out.
+                for index in messages.indices where state.messages.push(messages[index], at: end, unique: unique) {
                     added += 1
-                    kept += self.charge(for: message)
+                    kept += self.charge(for: messages[index])
                 }
                 state.added += added
                 state.chargedBytes += kept

@@ -6,7 +6,22 @@ import RESP
 /// Redis's list commands on the same queues (issue: reliable and blocking consumption): the head
 /// is the left end, the tail the right end, so RPUSH + LPOP is the FIFO that SADD + SPOP is.
 extension RESPSession {
-    func handleListCommand(_ command: RESPCommand, on connection: Connection<RESPSession>) {
+    mutating func handleListCommand(_ command: RESPCommand, on connection: Connection<RESPSession>) {
+        switch command {
+        case .rpush, .lpush:
+            let messages = self.takeMessages(fromArgument: 2)
+            return connection.execute(
+                .push(queue: self.argv.removeLast(), messages: messages, end: command == .rpush ? .tail : .head, onlyIfAbsent: false),
+                replyingWith: RESPPendingReply(shape: .lengthAfterPush, version: self.version)
+            )
+        case .lpop where self.argv.count == 2, .rpop where self.argv.count == 2:
+            return connection.execute(
+                .pop(queue: self.argv.removeLast(), end: command == .lpop ? .head : .tail, count: nil),
+                replyingWith: RESPPendingReply(shape: .messageOrNull, version: self.version)
+            )
+        default:
+            break
+        }
         let argv = self.argv
         let version = self.version
         func run(_ queueCommand: QueueCommand, _ shape: RESPPendingReply.Shape, blocking: Bool = false) {
@@ -16,15 +31,9 @@ extension RESPSession {
             connection.reply { $0.writeRESPError(message) }
         }
         switch command {
-        case .rpush, .lpush:
-            let messages = argv[2...].map { Message(bytes: $0) }
-            run(.push(queue: argv[1], messages: messages, end: command == .rpush ? .tail : .head, onlyIfAbsent: false), .lengthAfterPush)
         case .lpop, .rpop:
             let end: QueueEnd = command == .lpop ? .head : .tail
-            guard argv.count <= 3 else { return error("wrong number of arguments for '\(command.spec.name)' command") }
-            guard argv.count == 3 else {
-                return run(.pop(queue: argv[1], end: end, count: nil), .messageOrNull)
-            }
+            guard argv.count == 3 else { return error("wrong number of arguments for '\(command.spec.name)' command") }
             guard let count = argv[2].readableStrictInt64, count >= 0 else {
                 return error("value is out of range, must be positive")
             }

@@ -17,6 +17,9 @@ struct RESPSession: WireSession {
     var libraryVersion: String?
     /// The arguments of the request being handled; one array reused for every request.
     var argv: [ByteBuffer] = []
+    /// The messages of the push being handled, reused like `argv`: a processor that answers at
+    /// once has let go of them by the next request, so the array is refilled in place.
+    private var pushedMessages: [Message] = []
 
     init(server: ServerContext) {
         self.server = server
@@ -24,6 +27,7 @@ struct RESPSession: WireSession {
         self.decoder = RESPRequestDecoder(limits: .init(maximumBulkLength: server.configuration.maximumMessageSize))
         self.decoder.requiresAuthentication = !self.isAuthenticated
         self.argv.reserveCapacity(8)
+        self.pushedMessages.reserveCapacity(8)
     }
 
     static var tooManyClientsReply: StaticString { "-ERR max number of clients reached\r\n" }
@@ -63,20 +67,41 @@ struct RESPSession: WireSession {
 
     // MARK: Queue commands
 
-    private func handleQueueCommand(_ command: RESPCommand, on connection: Connection<RESPSession>) {
+    /// Moves `argv[first...]` out as messages to push, leaving `argv[..<first]`. Moved, not
+    /// copied: the hot path pays no reference counting for them.
+    mutating func takeMessages(fromArgument first: Int) -> [Message] {
+        self.pushedMessages.removeAll(keepingCapacity: true)
+        while self.argv.count > first {
+            self.pushedMessages.append(Message(bytes: self.argv.removeLast()))
+        }
+        self.pushedMessages.reverse()
+        return self.pushedMessages
+    }
+
+    private mutating func handleQueueCommand(_ command: RESPCommand, on connection: Connection<RESPSession>) {
+        switch command {
+        case .sadd:
+            let messages = self.takeMessages(fromArgument: 2)
+            return connection.execute(
+                .push(queue: self.argv.removeLast(), messages: messages, end: .tail, onlyIfAbsent: false),
+                replyingWith: RESPPendingReply(shape: .addedCount, version: self.version)
+            )
+        case .spop where self.argv.count == 2:
+            return connection.execute(
+                .pop(queue: self.argv.removeLast(), end: .head, count: nil),
+                replyingWith: RESPPendingReply(shape: .messageOrNull, version: self.version)
+            )
+        default:
+            break
+        }
         let argv = self.argv
         func run(_ queueCommand: QueueCommand, _ shape: RESPPendingReply.Shape) {
             connection.execute(queueCommand, replyingWith: RESPPendingReply(shape: shape, version: self.version))
         }
         switch command {
-        case .sadd:
-            run(.push(queue: argv[1], messages: argv[2...].map { Message(bytes: $0) }, end: .tail, onlyIfAbsent: false), .addedCount)
         case .spop:
-            guard argv.count <= 3 else {
-                return connection.reply { $0.writeRESPError("syntax error") }
-            }
             guard argv.count == 3 else {
-                return run(.pop(queue: argv[1], end: .head, count: nil), .messageOrNull)
+                return connection.reply { $0.writeRESPError("syntax error") }
             }
             guard let count = argv[2].readableStrictInt64, count >= 0 else {
                 return connection.reply { $0.writeRESPError("value is out of range, must be positive") }
