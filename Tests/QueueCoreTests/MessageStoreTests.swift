@@ -27,6 +27,38 @@ private func message(_ text: String, flags: UInt32 = 0) -> Message {
         #expect(store.contentBytes == 0)
     }
 
+    @Test func popsIntoAReusedBufferNeverChangeAMessageStillHeld() {
+        var store = MessageStore()
+        for text in ["first", "second", "third"] {
+            _ = store.push(message(text, flags: 3), at: .tail, unique: true)
+        }
+        let long = String(repeating: "x", count: MessageStore.reusableBufferLimit + 1)
+        _ = store.push(message(long), at: .tail, unique: true)
+        var buffer = ByteBuffer()
+
+        let first = store.pop(from: .head, reusing: &buffer)
+        #expect(first == message("first", flags: 3))
+        let firstAddress = first?.bytes.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        // Still held: the next pop must leave its bytes alone.
+        let second = store.pop(from: .head, reusing: &buffer)
+        #expect(first == message("first", flags: 3))
+        #expect(second == message("second", flags: 3))
+        let secondAddress = second?.bytes.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        #expect(secondAddress != firstAddress)
+        // Let go of: the next pop writes where the last one did.
+        _ = consume second
+        let third = store.pop(from: .head, reusing: &buffer)
+        #expect(third == message("third", flags: 3))
+        #expect(third?.bytes.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } == secondAddress)
+
+        // A message over the limit gets a buffer of its own, and the reused one stays small.
+        let fourth = store.pop(from: .head, reusing: &buffer)
+        #expect(fourth == message(long))
+        #expect(buffer.capacity <= MessageStore.reusableBufferLimit)
+        let none = store.pop(from: .head, reusing: &buffer)
+        #expect(none == nil)
+    }
+
     @Test func uniqueQueuesSkipEqualMessagesAndDuplicateQueuesKeepThem() {
         var unique = MessageStore()
         let first = unique.push(message("a"), at: .tail, unique: true)

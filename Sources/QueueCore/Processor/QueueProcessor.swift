@@ -40,11 +40,21 @@ public protocol QueueClient: AnyObject, Sendable {
     /// The queue this client's last command used, kept there by the processor so the next command
     /// on it skips the registry; opaque to the client. Touched only on ``eventLoop``.
     var recentQueue: AnyObject? { get set }
+
+    /// A buffer the processor reuses for the bytes of the messages it answers this client with at
+    /// once, so that such a pop allocates nothing; opaque to the client. Touched only on ``eventLoop``.
+    var messageBuffer: ByteBuffer? { get set }
 }
 
 extension QueueClient {
     /// For a client that keeps nothing: every command looks its queue up afresh.
     public var recentQueue: AnyObject? {
+        get { nil }
+        set {}
+    }
+
+    /// For a client that keeps nothing: every pop copies into a buffer of its own.
+    public var messageBuffer: ByteBuffer? {
         get { nil }
         set {}
     }

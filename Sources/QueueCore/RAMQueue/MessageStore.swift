@@ -106,12 +106,31 @@ struct MessageStore: ~Copyable {
 
     /// Takes the message at `end`, if any.
     mutating func pop(from end: QueueEnd) -> Message? {
+        self.pop(from: end) { ByteBuffer(bytes: $0) }
+    }
+
+    /// The longest message ``pop(from:reusing:)`` copies into the buffer it is given.
+    static let reusableBufferLimit = 4096
+
+    /// Takes the message at `end` like ``pop(from:)``, its bytes copied into `buffer` (up to
+    /// ``reusableBufferLimit`` bytes), which is reused when nothing else holds it any more: a pop
+    /// whose reply is written at once then allocates nothing.
+    mutating func pop(from end: QueueEnd, reusing buffer: inout ByteBuffer) -> Message? {
+        self.pop(from: end) { bytes in
+            guard bytes.count <= Self.reusableBufferLimit else { return ByteBuffer(bytes: bytes) }
+            buffer.clear()
+            buffer.writeBytes(bytes)
+            return buffer
+        }
+    }
+
+    private mutating func pop(from end: QueueEnd, copying copy: (UnsafeRawBufferPointer) -> ByteBuffer) -> Message? {
         // The ends are never holes (see `removeSlot`).
         guard let offset = end == .head ? self.slots.indices.first : self.slots.indices.last else {
             return nil
         }
         let slot = self.slots[offset]
-        let message = Message(bytes: Self.load(slot.storage!), flags: slot.flags)
+        let message = Message(bytes: copy(Self.contents(slot.storage!)), flags: slot.flags)
         self.remove(sequence: self.headSequence &+ UInt32(truncatingIfNeeded: offset))
         return message
     }

@@ -58,6 +58,7 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     /// The sum of the weights of the replies owed by the processor.
     private var owedWeight = Weight()
     var recentQueue: AnyObject?
+    var messageBuffer: ByteBuffer?
 
     private var isOpen = false
     private var isWritable = true
