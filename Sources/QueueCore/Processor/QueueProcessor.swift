@@ -41,9 +41,10 @@ public protocol QueueClient: AnyObject, Sendable {
     /// on it skips the registry; opaque to the client. Touched only on ``eventLoop``.
     var recentQueue: AnyObject? { get set }
 
-    /// A buffer the processor reuses for the bytes of the messages it answers this client with at
-    /// once, so that such a pop allocates nothing; opaque to the client. Touched only on ``eventLoop``.
-    var messageBuffer: ByteBuffer? { get set }
+    /// Runs `body` on a buffer the processor reuses for the bytes of the messages it answers this
+    /// client with at once, so that such a pop allocates nothing; opaque to the client. Called only
+    /// on ``eventLoop``.
+    func withMessageBuffer<Result>(_ body: (inout ByteBuffer) -> Result) -> Result
 }
 
 extension QueueClient {
@@ -54,8 +55,8 @@ extension QueueClient {
     }
 
     /// For a client that keeps nothing: every pop copies into a buffer of its own.
-    public var messageBuffer: ByteBuffer? {
-        get { nil }
-        set {}
+    public func withMessageBuffer<Result>(_ body: (inout ByteBuffer) -> Result) -> Result {
+        var buffer = ByteBuffer()
+        return body(&buffer)
     }
 }

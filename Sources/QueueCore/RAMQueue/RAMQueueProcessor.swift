@@ -245,13 +245,13 @@ public final class RAMQueueProcessor: QueueProcessor {
 
     /// Takes the message at `end` of a queue, if any: ``pop(from:at:count:)`` without an array.
     ///
-    /// With `client`, the message's bytes go into the client's ``QueueClient/messageBuffer``, which
+    /// With `client`, the message's bytes go into the client's ``QueueClient/withMessageBuffer(_:)``, which
     /// the next pop reuses if the caller has let go of the message by then (a reply written at once).
     func popOne(from name: ByteBuffer, at end: QueueEnd, for client: (any QueueClient)? = nil) -> Message? {
         guard let client else { return self.take(from: name) { $0.pop(from: end) } ?? nil }
-        var buffer = client.messageBuffer.take() ?? ByteBuffer()
-        defer { client.messageBuffer = buffer }
-        return self.take(from: name, for: client) { $0.pop(from: end, reusing: &buffer) } ?? nil
+        return client.withMessageBuffer { buffer in
+            self.take(from: name, for: client) { $0.pop(from: end, reusing: &buffer) } ?? nil
+        }
     }
 
     /// Takes a message from one end of `source` and pushes it onto `destination`.

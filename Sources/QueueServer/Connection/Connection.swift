@@ -58,7 +58,7 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
     /// The sum of the weights of the replies owed by the processor.
     private var owedWeight = Weight()
     var recentQueue: AnyObject?
-    var messageBuffer: ByteBuffer?
+    private var messageBuffer = ByteBuffer()
 
     private var isOpen = false
     private var isWritable = true
@@ -159,6 +159,10 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         self.flushAtEndOfTurn()
         self.finishIfDone()
         return true
+    }
+
+    func withMessageBuffer<Result>(_ body: (inout ByteBuffer) -> Result) -> Result {
+        body(&self.messageBuffer)
     }
 
     // MARK: QuiescableConnection

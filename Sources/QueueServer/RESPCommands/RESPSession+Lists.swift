@@ -7,6 +7,7 @@ import RESP
 /// is the left end, the tail the right end, so RPUSH + LPOP is the FIFO that SADD + SPOP is.
 extension RESPSession {
     mutating func handleListCommand(_ command: RESPCommand, on connection: Connection<RESPSession>) {
+        // The hot commands first: they move their arguments out of argv instead of copying them.
         switch command {
         case .rpush, .lpush:
             let messages = self.takeMessages(fromArgument: 2)
