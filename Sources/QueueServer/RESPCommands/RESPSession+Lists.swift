@@ -7,19 +7,11 @@ import RESP
 /// is the left end, the tail the right end, so RPUSH + LPOP is the FIFO that SADD + SPOP is.
 extension RESPSession {
     mutating func handleListCommand(_ command: RESPCommand, on connection: Connection<RESPSession>) {
-        // The hot commands first: they move their arguments out of argv instead of copying them.
         switch command {
         case .rpush, .lpush:
-            let messages = self.takeMessages(fromArgument: 2)
-            return connection.execute(
-                .push(queue: self.argv.removeLast(), messages: messages, end: command == .rpush ? .tail : .head, onlyIfAbsent: false),
-                replyingWith: RESPPendingReply(shape: .lengthAfterPush, version: self.version)
-            )
+            return self.pushArguments(at: command == .rpush ? .tail : .head, replyingWith: .lengthAfterPush, on: connection)
         case .lpop where self.argv.count == 2, .rpop where self.argv.count == 2:
-            return connection.execute(
-                .pop(queue: self.argv.removeLast(), end: command == .lpop ? .head : .tail, count: nil),
-                replyingWith: RESPPendingReply(shape: .messageOrNull, version: self.version)
-            )
+            return self.popOneMessage(at: command == .lpop ? .head : .tail, on: connection)
         default:
             break
         }

@@ -67,31 +67,35 @@ struct RESPSession: WireSession {
 
     // MARK: Queue commands
 
-    /// Moves `argv[first...]` out as messages to push, leaving `argv[..<first]`. Moved, not
-    /// copied: the hot path pays no reference counting for them.
-    mutating func takeMessages(fromArgument first: Int) -> [Message] {
+    /// `SADD`, `LPUSH`, `RPUSH`: pushes `argv[2...]` onto `argv[1]`. The hot path: the arguments are
+    /// moved out of argv into one reused message array, not copied, so no reference counting is paid
+    /// for them.
+    mutating func pushArguments(at end: QueueEnd, replyingWith shape: RESPPendingReply.Shape, on connection: Connection<RESPSession>) {
         self.pushedMessages.removeAll(keepingCapacity: true)
-        while self.argv.count > first {
+        while self.argv.count > 2 {
             self.pushedMessages.append(Message(bytes: self.argv.removeLast()))
         }
         self.pushedMessages.reverse()
-        return self.pushedMessages
+        connection.execute(
+            .push(queue: self.argv.removeLast(), messages: self.pushedMessages, end: end, onlyIfAbsent: false),
+            replyingWith: RESPPendingReply(shape: shape, version: self.version)
+        )
+    }
+
+    /// `SPOP q`, `LPOP q`, `RPOP q`: one message from `end` of `argv[1]`, the name moved out of argv.
+    mutating func popOneMessage(at end: QueueEnd, on connection: Connection<RESPSession>) {
+        connection.execute(
+            .pop(queue: self.argv.removeLast(), end: end, count: nil),
+            replyingWith: RESPPendingReply(shape: .messageOrNull, version: self.version)
+        )
     }
 
     private mutating func handleQueueCommand(_ command: RESPCommand, on connection: Connection<RESPSession>) {
-        // The hot commands first: they move their arguments out of argv instead of copying them.
         switch command {
         case .sadd:
-            let messages = self.takeMessages(fromArgument: 2)
-            return connection.execute(
-                .push(queue: self.argv.removeLast(), messages: messages, end: .tail, onlyIfAbsent: false),
-                replyingWith: RESPPendingReply(shape: .addedCount, version: self.version)
-            )
+            return self.pushArguments(at: .tail, replyingWith: .addedCount, on: connection)
         case .spop where self.argv.count == 2:
-            return connection.execute(
-                .pop(queue: self.argv.removeLast(), end: .head, count: nil),
-                replyingWith: RESPPendingReply(shape: .messageOrNull, version: self.version)
-            )
+            return self.popOneMessage(at: .head, on: connection)
         default:
             break
         }
