@@ -265,46 +265,6 @@ private func temporaryDirectory() -> String {
         #expect(counts.index == 0)
     }
 
-    /// Index entries carry short messages; files written before they did hold only sequences,
-    /// and long messages never get a copy. Both kinds must still be found, compared and removed.
-    @Test func indexEntriesWithAndWithoutACopyOfTheMessage() throws {
-        let directory = temporaryDirectory()
-        func open(inlineMessageLimit: Int) throws -> DiskQueueStore {
-            var settings = DiskQueueStore.Settings(allowsDuplicates: false, maximumQueues: nil, environment: EnvironmentConfiguration())
-            settings.inlineMessageLimit = inlineMessageLimit
-            return try DiskQueueStore(directory: directory, settings: settings, logger: Logger(label: "test"))
-        }
-        func run(_ command: QueueCommand, on store: DiskQueueStore) throws -> QueueReply {
-            try store.environment.withTransaction { transaction in
-                let reply = try store.execute(command, in: transaction)
-                try store.writeChanges(in: transaction)
-                return reply
-            }
-        }
-        let long = String(repeating: "x", count: DiskQueueStore.Settings.defaultInlineMessageLimit + 1)
-
-        let earlier = try open(inlineMessageLimit: 0)
-        _ = try run(push(["a", "b", "c", "d"], to: "q"), on: earlier)
-        try earlier.close()
-
-        let store = try open(inlineMessageLimit: DiskQueueStore.Settings.defaultInlineMessageLimit)
-        defer { try? store.close() }
-        guard case .pushed(3, 7) = try run(push(["a", "e", long, "f", "e", long], to: "q"), on: store),
-            case .pushed(0, 7) = try run(push(["d", "f", long], to: "q"), on: store),
-            case .memberships(let found) = try run(.contains(queue: buffer("q"), members: [buffer("a"), buffer("e"), buffer(long), buffer("z")]), on: store),
-            case .integer(3) = try run(.remove(queue: buffer("q"), members: [buffer("b"), buffer("e"), buffer(long)]), on: store),
-            case .messages(let left) = try run(.pop(queue: buffer("q"), end: .head, count: 10), on: store)
-        else {
-            Issue.record("an index of both kinds of entries")
-            return
-        }
-        #expect(found == [true, true, true, false])
-        #expect(left.map { String(buffer: $0.bytes) } == ["a", "c", "d", "f"])
-        let counts = try store.recordCounts()
-        #expect(counts.messages == 0)
-        #expect(counts.index == 0)
-    }
-
     @Test func hostileNamesAreOnlyKeys() async throws {
         let directory = temporaryDirectory()
         let names = ["../x", "/etc/passwd", "a\0b", String(repeating: "n", count: 10_000), "名前", ".", "..", ""]

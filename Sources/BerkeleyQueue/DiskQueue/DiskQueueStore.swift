@@ -13,10 +13,8 @@ import Glibc
 /// One file, `queues.db`, holds four databases, whatever the number of queues:
 /// - `messages` (B-Tree): queue id + sequence → flags + message. Sequences are big-endian, so a
 ///   queue's messages sit together in FIFO order.
-/// - `index` (Hash, sorted duplicates): queue id + digest of the message → sequence, followed by
-///   the message itself when it is short (``Settings/inlineMessageLimit``); uniqueness, SISMEMBER
-///   and SREM find a message through it without scanning the queue, and for a short message
-///   without reading it back from `messages`.
+/// - `index` (Hash, sorted duplicates): queue id + digest of the message → sequence; uniqueness,
+///   SISMEMBER and SREM find a message through it without scanning the queue.
 /// - `catalog` (B-Tree): queue name → ``QueueRecord``. Names are only ever keys, never paths.
 /// - `meta` (B-Tree): the digest key, the next queue id, and deleted queues still being purged.
 /// - `reservations` (B-Tree): reservation id → queue name and message, for messages clients took
@@ -29,13 +27,6 @@ final class DiskQueueStore {
         var allowsDuplicates: Bool
         var maximumQueues: Int?
         var environment: EnvironmentConfiguration
-        /// Messages up to this many bytes are copied into their index entry, so that telling an
-        /// equal message from one that only shares its digest takes no second lookup. Index
-        /// entries of 8 bytes (longer messages, or files written before entries carried messages)
-        /// are compared by reading the message.
-        var inlineMessageLimit = Settings.defaultInlineMessageLimit
-
-        static let defaultInlineMessageLimit = 64
     }
 
     let environment: Environment
@@ -65,8 +56,6 @@ final class DiskQueueStore {
 
     /// Reused to lay out `flags + message` for Berkeley DB.
     private var valueScratch: [UInt8] = []
-    /// Reused to lay out an index entry: `sequence + message` (short messages) or `sequence`.
-    private var indexScratch: [UInt8] = []
 
     private static let databaseFile = "queues.db"
     private static let hashKeyName = ByteBuffer(string: "hash-key")
@@ -290,7 +279,7 @@ final class DiskQueueStore {
             let digest = message.bytes.withUnsafeReadableBytes { self.digest.digest($0) }
             let sequence = end == .tail ? record.nextTailSequence : record.nextHeadSequence
             let indexed = try StorageKeys.withPair(record.id, digest) { key in
-                try self.withIndexEntry(sequence, message.bytes) { value in
+                try StorageKeys.withInteger(sequence) { value in
                     if unique {
                         // The usual case, a message not queued yet, takes one lookup: the insert
                         // itself fails when the digest is already known.
@@ -354,7 +343,7 @@ final class DiskQueueStore {
                 }
                 guard let found else { break }
                 try cursor.deleteCurrent()
-                try self.removeFromIndex(found.message.bytes, sequence: found.sequence, of: record.id, transaction)
+                try self.removeFromIndex(found.message.bytes, sequence: found.sequence, of: record, transaction)
                 popped.append(found.message)
             }
         }
@@ -522,7 +511,10 @@ final class DiskQueueStore {
                     return
                 }
                 try cursor.deleteCurrent()
-                try self.removeFromIndex(found.message.bytes, sequence: found.sequence, of: id, transaction)
+                let digest = found.message.bytes.withUnsafeReadableBytes { self.digest.digest($0) }
+                try StorageKeys.withPair(id, digest) { key in
+                    try StorageKeys.withInteger(found.sequence) { try self.index.delete(value: $0, forKey: key, in: transaction) }
+                }
                 purged += 1
             }
         }
@@ -600,8 +592,7 @@ final class DiskQueueStore {
 
     /// Calls `body` with each message of `record` filed under `indexKey` (its queue id and a
     /// digest) that equals `bytes`, in index order, while `body` returns true. Equal digests are
-    /// rare, so each candidate is compared with the message: the copy in its index entry, or else
-    /// the stored one.
+    /// rare, so each candidate is compared with the stored message.
     private func forEachEqualMessage(
         _ bytes: ByteBuffer,
         under indexKey: UnsafeRawBufferPointer,
@@ -610,16 +601,15 @@ final class DiskQueueStore {
         _ body: (UInt64) -> Bool
     ) throws {
         try transaction.withCursor(on: self.index) { cursor in
-            let read = { (_: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) in Self.indexEntry(value, comparedWith: bytes) }
-            var candidate = try cursor.seek(toKey: indexKey, read)
-            while let (sequence, inlineEqual) = candidate {
-                let equal = try inlineEqual ?? StorageKeys.withPair(record.id, sequence) { messageKey in
+            var candidate = try cursor.seek(toKey: indexKey) { _, value in StorageKeys.integer(value) }
+            while let sequence = candidate {
+                let equal = try StorageKeys.withPair(record.id, sequence) { messageKey in
                     try self.messages.withValue(forKey: messageKey, in: transaction) { Self.equal(Self.contents(of: $0), bytes) }
                 }
                 if equal == true, !body(sequence) {
                     return
                 }
-                candidate = try cursor.nextDuplicate(read)
+                candidate = try cursor.nextDuplicate { _, value in StorageKeys.integer(value) }
             }
         }
     }
@@ -627,7 +617,7 @@ final class DiskQueueStore {
     /// Deletes message `sequence` of `record`, equal to `bytes`, and its index entry.
     private func deleteMessage(_ bytes: ByteBuffer, sequence: UInt64, of record: QueueRecord, _ transaction: Transaction) throws {
         try StorageKeys.withPair(record.id, sequence) { try self.messages.delete(forKey: $0, in: transaction) }
-        try self.removeFromIndex(bytes, sequence: sequence, of: record.id, transaction)
+        try self.removeFromIndex(bytes, sequence: sequence, of: record, transaction)
     }
 
     /// Counts `removed` messages out of queue `name` in its catalog record.
@@ -639,33 +629,11 @@ final class DiskQueueStore {
         self.update(record, named: name)
     }
 
-    private func removeFromIndex(_ bytes: ByteBuffer, sequence: UInt64, of queue: UInt64, _ transaction: Transaction) throws {
+    private func removeFromIndex(_ bytes: ByteBuffer, sequence: UInt64, of record: QueueRecord, _ transaction: Transaction) throws {
         let digest = bytes.withUnsafeReadableBytes { self.digest.digest($0) }
-        try StorageKeys.withPair(queue, digest) { key in
-            let removed = try self.withIndexEntry(sequence, bytes) { try self.index.delete(value: $0, forKey: key, in: transaction) }
-            if !removed, bytes.readableBytes <= self.settings.inlineMessageLimit {
-                // Filed by an earlier version, before index entries carried short messages.
-                try StorageKeys.withInteger(sequence) { try self.index.delete(value: $0, forKey: key, in: transaction) }
-            }
+        try StorageKeys.withPair(record.id, digest) { key in
+            try StorageKeys.withInteger(sequence) { try self.index.delete(value: $0, forKey: key, in: transaction) }
         }
-    }
-
-    /// Runs `body` with the index entry of message `bytes` filed as `sequence`.
-    private func withIndexEntry<Result>(_ sequence: UInt64, _ bytes: ByteBuffer, _ body: ([UInt8]) throws -> Result) rethrows -> Result {
-        self.indexScratch.removeAll(keepingCapacity: true)
-        withUnsafeBytes(of: sequence.bigEndian) { self.indexScratch.append(contentsOf: $0) }
-        if bytes.readableBytes <= self.settings.inlineMessageLimit {
-            self.indexScratch.append(contentsOf: bytes.readableBytesView)
-        }
-        return try body(self.indexScratch)
-    }
-
-    /// The sequence an index entry files, and whether the message copied into it equals `bytes`
-    /// (nil when the entry holds no copy).
-    private static func indexEntry(_ value: UnsafeRawBufferPointer, comparedWith bytes: ByteBuffer) -> (UInt64, Bool?) {
-        let sequence = StorageKeys.integer(value)
-        guard value.count > 8 else { return (sequence, nil) }
-        return (sequence, Self.equal(UnsafeRawBufferPointer(rebasing: value[8...]), bytes))
     }
 
     /// The sequence and message of a `messages` record, if it belongs to queue `id`.
