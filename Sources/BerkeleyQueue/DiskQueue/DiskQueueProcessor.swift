@@ -109,7 +109,7 @@ public final class DiskQueueProcessor: QueueProcessor {
 
         let opened = NIOLockedValueBox<Result<Void, any Error>?>(nil)
         let openedCondition = ConditionLock(value: false)
-        let thread = Thread { [self] in
+        Thread.start(named: "diskqueue-db") { [self] in
             let store: DiskQueueStore
             do {
                 store = try self.openStore()
@@ -126,8 +126,6 @@ public final class DiskQueueProcessor: QueueProcessor {
             }
             DatabaseThread(processor: self, store: store).run()
         }
-        thread.name = "diskqueue-db"
-        thread.start()
         openedCondition.lock(whenValue: true)
         openedCondition.unlock()
         try opened.withLockedValue { $0! }.get()

@@ -45,9 +45,7 @@ final class LogFlusher: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in self.run() }
-        thread.name = "diskqueue-flush"
-        thread.start()
+        Thread.start(named: "diskqueue-flush") { [self] in self.run() }
     }
 
     func submit(_ batch: Batch) {
