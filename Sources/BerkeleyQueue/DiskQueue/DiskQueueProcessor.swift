@@ -162,6 +162,8 @@ public final class DiskQueueProcessor: QueueProcessor {
         environment.usesPrivateRegions = true
         // Smaller log files than Berkeley DB's default let checkpoints free disk space sooner.
         environment.logFileMaxSize = 16 << 20
+        // Deleted by a ``LogFileRemover`` after each checkpoint, off the database thread.
+        environment.removesUnneededLogFiles = false
         let store = try DiskQueueStore(
             directory: self.configuration.directory,
             settings: .init(
@@ -221,6 +223,7 @@ private final class DatabaseThread {
     var reopenFailures = 0
     /// Syncs the log and releases replies after it (`--fsync always` only).
     let flusher: LogFlusher?
+    let logFileRemover: LogFileRemover
     /// Counts the environments opened: the flusher fails what an environment whose log could not
     /// be synced committed.
     var epoch = 0
@@ -231,6 +234,7 @@ private final class DatabaseThread {
         self.logger = processor.log
         self.store = store
         self.flusher = processor.configuration.durability == .always ? LogFlusher(directory: processor.configuration.directory) : nil
+        self.logFileRemover = LogFileRemover(directory: processor.configuration.directory, logger: processor.log)
     }
 
     /// Every commit hands its log to the operating system at once, so a killed process loses
@@ -280,6 +284,7 @@ private final class DatabaseThread {
                 _ = self.attempt("checkpointing") {
                     let kilobytes = DiskQueueProcessor.checkpointLogKilobytes(databaseFileBytes: $0.databaseFileBytes)
                     try $0.environment.checkpoint(minimumKilobytes: kilobytes, minimumMinutes: 1)
+                    self.logFileRemover.remove(try $0.environment.unusedLogFiles())
                 }
                 lastCheckpoint = now
             }
@@ -303,8 +308,10 @@ private final class DatabaseThread {
         _ = self.attempt("closing") { store in
             try store.environment.flushLog()
             try store.environment.checkpoint(force: true)
+            self.logFileRemover.remove(try store.environment.unusedLogFiles())
             try store.close()
         }
+        self.logFileRemover.finish()
         self.processor.finished()
     }
 
