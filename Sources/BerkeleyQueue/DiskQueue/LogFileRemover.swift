@@ -26,8 +26,10 @@ final class LogFileRemover: Sendable {
     func remove(_ names: [String]) {
         guard !names.isEmpty else { return }
         self.queue.async { [directory, logger] in
-            for name in names where unlink("\(directory)/\(name)") != 0 && errno != ENOENT {
-                logger.warning("disk queue: could not delete the unused log file \(name): \(String(cString: strerror(errno)))")
+            for name in names where unlink("\(directory)/\(name)") != 0 {
+                let error = errno
+                guard error != ENOENT else { continue }
+                logger.warning("disk queue: could not delete the unused log file \(name): \(String(cString: strerror(error)))")
             }
         }
     }
