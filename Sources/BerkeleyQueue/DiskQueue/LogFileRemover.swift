@@ -5,7 +5,8 @@ import Logging
 import Glibc
 #endif
 
-/// Deletes the log files Berkeley DB no longer needs, on a thread of its own.
+/// Deletes the log files Berkeley DB no longer needs, off the database thread (on a serial
+/// Dispatch queue of its own).
 ///
 /// Berkeley DB's own removal (`DB_LOG_AUTO_REMOVE`) unlinks them inside the checkpoint, on the
 /// database thread: here a 16 MB log file took 9-50 ms to unlink and a checkpoint during a busy
