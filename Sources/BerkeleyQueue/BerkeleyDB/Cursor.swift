@@ -143,6 +143,53 @@ public struct Cursor: ~Copyable {
         return result
     }
 
+    /// Moves over the records after the current one (the first ones when `fromStart`) in bulk
+    /// (`DB_MULTIPLE_KEY`): as many whole records as fit in `buffer`, at least one page's worth,
+    /// which it lends to `body` one by one. One call instead of one per record: a walk over a
+    /// whole database costs a fraction of `next` per record. The cursor ends on the last record
+    /// read.
+    ///
+    /// - Parameter buffer: Room for the records; at least as large as the database's page size.
+    /// - Returns: How many records were read: 0 at the end.
+    public func nextRecords(
+        fromStart: Bool = false,
+        into buffer: UnsafeMutableRawBufferPointer,
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Int {
+        let cursor = try requireHandle("DBC->get(DB_MULTIPLE_KEY)")
+        guard let base = buffer.baseAddress, let size = UInt32(exactly: buffer.count), size >= 8 else {
+            throw BerkeleyDBError.misuse("DBC->get(DB_MULTIPLE_KEY) \(database.description)", "a buffer of \(buffer.count) bytes")
+        }
+        var keyEntry = DBT()
+        var bulk = DBT()
+        bulk.data = base
+        bulk.ulen = size
+        bulk.flags = UInt32(DB_DBT_USERMEM)
+        let flags = UInt32(fromStart ? DB_FIRST : DB_NEXT) | UInt32(DB_MULTIPLE_KEY)
+        let code = cursor.pointee.get(cursor, &keyEntry, &bulk, flags)
+        if code == DB_NOTFOUND { return 0 }
+        try database.environment.check(code) { "DBC->get(DB_MULTIPLE_KEY) \(database.description)" }
+        // DB_MULTIPLE_KEY_NEXT, which Swift cannot import: from the buffer's end backwards, each
+        // record's key offset, key length, value offset and value length, until an offset of -1.
+        let bytes = UnsafeRawBufferPointer(buffer)
+        var slot = buffer.count - 4
+        var count = 0
+        while slot >= 12 {
+            let keyOffset = bytes.loadUnaligned(fromByteOffset: slot, as: UInt32.self)
+            if keyOffset == UInt32.max { break }
+            let keyLength = bytes.loadUnaligned(fromByteOffset: slot - 4, as: UInt32.self)
+            let valueOffset = bytes.loadUnaligned(fromByteOffset: slot - 8, as: UInt32.self)
+            let valueLength = bytes.loadUnaligned(fromByteOffset: slot - 12, as: UInt32.self)
+            slot -= 16
+            try body(
+                UnsafeRawBufferPointer(rebasing: bytes[Int(keyOffset)..<Int(keyOffset + keyLength)]),
+                UnsafeRawBufferPointer(rebasing: bytes[Int(valueOffset)..<Int(valueOffset + valueLength)])
+            )
+            count += 1
+        }
+        return count
+    }
+
     // MARK: - Changing
 
     /// Deletes the record under the cursor (`DBC->del`); the cursor stays where it was, so `next`

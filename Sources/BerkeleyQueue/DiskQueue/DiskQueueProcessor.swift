@@ -70,6 +70,8 @@ public final class DiskQueueProcessor: QueueProcessor {
     static let maximumMessagesPerRound = 16 * maximumMessagesPerTransaction
     /// Messages of a deleted queue purged per transaction, between batches of client commands.
     static let purgeSliceSize = 500
+    /// Index entries the sweep visits per transaction, between batches of client commands.
+    static let indexSweepSliceSize = 5000
     /// How often to ask for a checkpoint; Berkeley DB takes one only when
     /// ``checkpointLogKilobytes(databaseFileBytes:)`` of log (or a minute) has passed since the last.
     static let checkpointInterval: Double = 0.1
@@ -248,11 +250,13 @@ private final class DatabaseThread {
         var lastCheckpoint = DispatchTime.now()
         var unflushedWrites = false
         var stopSeen: DispatchTime?
+        // Purging and sweeping go on between batches, and without pause when there are none.
+        var housekeepingPending = false
         while true {
             let wait = self.waiting.nextDeadline.map { max(0, Self.seconds(from: .now(), to: $0)) } ?? DiskQueueProcessor.idleWait
             let (batch, isStopping, deliveriesSettled) = self.processor.pendingOperations.take(
                 upToMessages: DiskQueueProcessor.maximumMessagesPerRound,
-                waitingAtMost: min(wait, DiskQueueProcessor.idleWait),
+                waitingAtMost: housekeepingPending ? 0 : min(wait, DiskQueueProcessor.idleWait),
                 reusing: &drained
             )
             if let flusher = self.flusher, flusher.hasFailed(epoch: self.epoch), let failed = self.store {
@@ -269,9 +273,7 @@ private final class DatabaseThread {
                 unflushedWrites = unflushedWrites || (wrote && self.configuration.durability != .always)
             }
             drained = batch
-            if let current = self.store, !current.doomedQueues.isEmpty {
-                self.purgeSlice(of: current)
-            }
+            housekeepingPending = self.housekeep()
             let now = DispatchTime.now()
             if unflushedWrites && self.configuration.durability == .everySecond && Self.seconds(from: lastFlush, to: now) >= 1 {
                 unflushedWrites = self.attempt("flushing the log") { try $0.environment.flushLog() } != nil
@@ -618,12 +620,39 @@ private final class DatabaseThread {
 
     // MARK: Housekeeping
 
-    private func purgeSlice(of current: DiskQueueStore) {
+    /// A slice of purging deleted queues and one of sweeping the index, when due.
+    ///
+    /// - Returns: Whether more is due at once; after a failure it waits for the next round.
+    private func housekeep() -> Bool {
+        var failed = false
+        if let store = self.store, !store.doomedQueues.isEmpty {
+            failed = !self.housekeepingSlice("purging a deleted queue") { store, transaction in
+                _ = try store.purgeDoomedQueue(limit: DiskQueueProcessor.purgeSliceSize, in: transaction)
+            }
+        }
+        if let store = self.store, store.indexSweepIsDue() {
+            failed = !self.housekeepingSlice("sweeping the index") { store, transaction in
+                if let sweep = try store.sweepIndex(visiting: DiskQueueProcessor.indexSweepSliceSize, in: transaction) {
+                    self.logger.debug(
+                        "disk queue: index swept: \(sweep.deleted) stale entries of \(sweep.visited) in \(ContinuousClock.now - sweep.started)"
+                    )
+                }
+            } || failed
+        }
+        guard !failed, let store = self.store else { return false }
+        return !store.doomedQueues.isEmpty || store.indexSweepIsDue()
+    }
+
+    /// Runs one slice of background work in a transaction of its own, between batches of client
+    /// commands.
+    ///
+    /// - Returns: Whether it succeeded.
+    private func housekeepingSlice(_ what: String, _ body: (DiskQueueStore, Transaction) throws -> Void) -> Bool {
         let durability = self.commitDurability
-        _ = self.attempt("purging a deleted queue") { store in
+        let failure = self.attempt(what) { store in
             do {
                 try store.environment.withTransaction(durability: durability) { transaction in
-                    _ = try store.purgeDoomedQueue(limit: DiskQueueProcessor.purgeSliceSize, in: transaction)
+                    try body(store, transaction)
                     try store.writeChanges(in: transaction)
                 }
             } catch {
@@ -631,6 +660,7 @@ private final class DatabaseThread {
                 throw error
             }
         }
+        return failure == nil
     }
 
     /// Runs `body` on the store; logs a failure, and reopens the environment when the failure

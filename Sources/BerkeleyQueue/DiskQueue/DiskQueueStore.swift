@@ -54,12 +54,28 @@ final class DiskQueueStore {
     /// Queues that received messages since the processor last looked: their waiters may be served.
     var queuesGainedMessages: [ByteBuffer] = []
 
+    /// Index entries left behind by pops from the head (see `QueueRecord.poppedSequences`) and
+    /// not swept yet, at most; kept in `meta`, so a restart resumes the sweep.
+    private(set) var unsweptIndexEntries = 0
+    private var unsweptIndexEntriesBefore: Int?
+    /// The backlog at which the next sweep of the index starts: a quarter of the messages queued
+    /// when the last one ended, so the index holds at most a quarter more entries than messages
+    /// and each sweep visits at most five entries per one it deletes.
+    private var nextSweepBacklog: Int
+    /// The sweep of the index under way.
+    private var sweep: IndexSweep?
+    /// The smallest backlog worth a sweep of the index.
+    static let minimumSweepBacklog = 10_000
+    /// Where the sweep reads the index in bulk: many pages per call.
+    private var sweepBuffer = [UInt8](repeating: 0, count: 64 << 10)
+
     /// Reused to lay out `flags + message` for Berkeley DB.
     private var valueScratch: [UInt8] = []
 
     private static let databaseFile = "queues.db"
     private static let hashKeyName = ByteBuffer(string: "hash-key")
     private static let nextQueueIDName = ByteBuffer(string: "next-queue-id")
+    private static let unsweptIndexEntriesName = ByteBuffer(string: "unswept-index-entries")
     private static let doomedPrefix: [UInt8] = Array("doomed:".utf8)
 
     /// Opens the environment in `directory`, running recovery, and loads the catalog.
@@ -87,13 +103,16 @@ final class DiskQueueStore {
         self.nextQueueID = loaded.1
         self.catalog = loaded.2
         self.doomedQueues = loaded.3
+        self.unsweptIndexEntries = loaded.4
+        self.nextSweepBacklog = Self.minimumSweepBacklog
+        self.nextSweepBacklog = self.sweepBacklogThreshold()
     }
 
     private static func load(
         catalog catalogDatabase: Database,
         meta: Database,
         in transaction: Transaction
-    ) throws -> (MessageDigest, UInt64, [ByteBuffer: QueueRecord], [UInt64]) {
+    ) throws -> (MessageDigest, UInt64, [ByteBuffer: QueueRecord], [UInt64], Int) {
         var hashKey = try meta.value(forKey: Self.hashKeyName, in: transaction)
         if hashKey == nil {
             // A new data directory: a secret digest key, kept for the directory's whole life.
@@ -127,7 +146,8 @@ final class DiskQueueStore {
                 key = try cursor.next { key, _ in Array(key) }
             }
         }
-        return (digest, nextQueueID, catalog, doomed)
+        let unswept = try meta.withValue(forKey: Self.unsweptIndexEntriesName, in: transaction) { StorageKeys.integer($0) } ?? 0
+        return (digest, nextQueueID, catalog, doomed, Int(clamping: unswept))
     }
 
     /// The size of `queues.db` in bytes (0 if it cannot be read): what a checkpoint may have to
@@ -161,6 +181,11 @@ final class DiskQueueStore {
         if self.nextQueueIDBefore != nil {
             try StorageKeys.withInteger(self.nextQueueID) { try self.meta.put($0, forKey: Self.nextQueueIDName, in: transaction) }
         }
+        if self.unsweptIndexEntriesBefore != nil {
+            try StorageKeys.withInteger(UInt64(self.unsweptIndexEntries)) {
+                try self.meta.put($0, forKey: Self.unsweptIndexEntriesName, in: transaction)
+            }
+        }
         self.forgetChanges()
     }
 
@@ -175,6 +200,9 @@ final class DiskQueueStore {
         if let doomed = self.doomedQueuesBefore {
             self.doomedQueues = doomed
         }
+        if let unswept = self.unsweptIndexEntriesBefore {
+            self.unsweptIndexEntries = unswept
+        }
         self.forgetChanges()
     }
 
@@ -182,6 +210,7 @@ final class DiskQueueStore {
         self.touchedRecords.removeAll(keepingCapacity: true)
         self.nextQueueIDBefore = nil
         self.doomedQueuesBefore = nil
+        self.unsweptIndexEntriesBefore = nil
         self.transactionWrote = false
     }
 
@@ -286,6 +315,12 @@ final class DiskQueueStore {
                         if try self.index.put(value, forKey: key, in: transaction, mode: .noOverwrite) {
                             return true
                         }
+                        // A message pushed again after its pop finds its old entry: drop the stale.
+                        if try self.deleteStaleEntries(under: key, of: record, transaction),
+                            try self.index.put(value, forKey: key, in: transaction, mode: .noOverwrite)
+                        {
+                            return true
+                        }
                         // An equal message is queued, or (rarely) another one shares the digest.
                         if try self.firstEqualMessage(message.bytes, under: key, in: record, transaction) != nil {
                             return false
@@ -323,7 +358,7 @@ final class DiskQueueStore {
     }
 
     func pop(from name: ByteBuffer, at end: QueueEnd, count: Int, in transaction: Transaction) throws -> [Message] {
-        guard count > 0, let record = self.catalog[name] else { return [] }
+        guard count > 0, var record = self.catalog[name] else { return [] }
         var popped: [Message] = []
         try transaction.withCursor(on: self.messages) { cursor in
             while popped.count < count {
@@ -343,7 +378,11 @@ final class DiskQueueStore {
                 }
                 guard let found else { break }
                 try cursor.deleteCurrent()
-                try self.removeFromIndex(found.message.bytes, sequence: found.sequence, of: record, transaction)
+                if end == .head, record.notePoppedFromHead(found.sequence) {
+                    self.noteUnsweptIndexEntries(1)
+                } else {
+                    try self.removeFromIndex(found.message.bytes, sequence: found.sequence, of: record, transaction)
+                }
                 popped.append(found.message)
             }
         }
@@ -523,6 +562,125 @@ final class DiskQueueStore {
             self.doomedQueues.removeFirst()
         }
         return !self.doomedQueues.isEmpty
+    }
+
+    // MARK: Sweeping the index
+
+    /// Whether a sweep of the index is under way or due.
+    func indexSweepIsDue() -> Bool {
+        if self.sweep != nil { return true }
+        guard self.unsweptIndexEntries >= self.nextSweepBacklog else { return false }
+        // Queues grew or shrank since the threshold was set.
+        self.nextSweepBacklog = self.sweepBacklogThreshold()
+        return self.unsweptIndexEntries >= self.nextSweepBacklog
+    }
+
+    /// Visits up to about `limit` index entries of the sweep (starting one if none is under way)
+    /// and deletes the stale ones: those of popped messages (`QueueRecord.poppedSequences`) and
+    /// those of queues that emptied or were deleted and purged (their ids are never used again).
+    /// Entries of queues still being purged are left to the purge.
+    ///
+    /// - Returns: What the whole sweep did, once it has finished.
+    @discardableResult
+    func sweepIndex(visiting limit: Int, in transaction: Transaction) throws -> IndexSweep? {
+        var sweep = self.sweep ?? IndexSweep(backlog: self.unsweptIndexEntries)
+        var popped: [UInt64: ClosedRange<UInt64>?] = [:]
+        popped.reserveCapacity(self.catalog.count)
+        for record in self.catalog.values {
+            popped[record.id] = record.poppedSequences
+        }
+        let purging = Set(self.doomedQueues)
+        func isStale(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
+            guard key.count == 16, value.count == 8 else { return false }
+            let queue = StorageKeys.integer(key)
+            guard let range = popped[queue] else { return !purging.contains(queue) }
+            return range?.contains(StorageKeys.integer(value)) ?? false
+        }
+        // Read in bulk, then delete: the pages just read are still in the cache.
+        var staleEntries: [UInt8] = []
+        var finished = false
+        try self.sweepBuffer.withUnsafeMutableBytes { buffer in
+            try transaction.withCursor(on: self.index) { cursor in
+                // Where the last slice stopped; from the start again if that entry has gone since.
+                var fromStart = true
+                if let position = sweep.position, try cursor.seek(toKey: position.key, value: position.value, { _, _ in true }) == true {
+                    fromStart = false
+                }
+                var visited = 0
+                while visited < limit {
+                    var lastKept: (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)?
+                    let read = try cursor.nextRecords(fromStart: fromStart, into: buffer) { key, value in
+                        if isStale(key, value) {
+                            staleEntries.append(contentsOf: key)
+                            staleEntries.append(contentsOf: value)
+                        } else {
+                            lastKept = (key, value)
+                        }
+                    }
+                    fromStart = false
+                    visited += read
+                    if let lastKept {
+                        sweep.position = (Array(lastKept.key), Array(lastKept.value))
+                    }
+                    if read == 0 {
+                        finished = true
+                        break
+                    }
+                }
+                sweep.visited += visited
+            }
+        }
+        try transaction.withCursor(on: self.index) { cursor in
+            for start in stride(from: 0, to: staleEntries.count, by: 24) {
+                try staleEntries[start..<start + 24].withUnsafeBytes { entry in
+                    let found = try cursor.seek(toKey: UnsafeRawBufferPointer(rebasing: entry[..<16]), value: UnsafeRawBufferPointer(rebasing: entry[16...])) { _, _ in true }
+                    if found == true, try cursor.deleteCurrent() {
+                        sweep.deleted += 1
+                    }
+                }
+            }
+        }
+        if !staleEntries.isEmpty {
+            self.transactionWrote = true
+        }
+        guard finished else {
+            self.sweep = sweep
+            return nil
+        }
+        self.sweep = nil
+        self.noteUnsweptIndexEntries(-sweep.backlog)
+        self.nextSweepBacklog = self.sweepBacklogThreshold()
+        return sweep
+    }
+
+    private func sweepBacklogThreshold() -> Int {
+        let queued = self.catalog.values.reduce(0) { $0 + $1.count }
+        return max(Self.minimumSweepBacklog, queued / 4)
+    }
+
+    private func noteUnsweptIndexEntries(_ change: Int) {
+        self.unsweptIndexEntriesBefore = self.unsweptIndexEntriesBefore ?? self.unsweptIndexEntries
+        self.unsweptIndexEntries = max(0, self.unsweptIndexEntries + change)
+        self.transactionWrote = true
+    }
+
+    /// Deletes the entries under `indexKey` of messages popped from `record`.
+    ///
+    /// - Returns: Whether it deleted any.
+    private func deleteStaleEntries(under indexKey: UnsafeRawBufferPointer, of record: QueueRecord, _ transaction: Transaction) throws -> Bool {
+        guard let popped = record.poppedSequences else { return false }
+        return try transaction.withCursor(on: self.index) { cursor in
+            var deleted = false
+            var sequence = try cursor.seek(toKey: indexKey) { _, value in StorageKeys.integer(value) }
+            while let current = sequence {
+                if popped.contains(current) {
+                    try cursor.deleteCurrent()
+                    deleted = true
+                }
+                sequence = try cursor.nextDuplicate { _, value in StorageKeys.integer(value) }
+            }
+            return deleted
+        }
     }
 
     @discardableResult
