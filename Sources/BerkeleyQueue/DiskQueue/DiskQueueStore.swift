@@ -315,13 +315,8 @@ final class DiskQueueStore {
                         if try self.index.put(value, forKey: key, in: transaction, mode: .noOverwrite) {
                             return true
                         }
-                        // A message pushed again after its pop finds its old entry: drop the stale.
-                        if try self.deleteStaleEntries(under: key, of: record, transaction),
-                            try self.index.put(value, forKey: key, in: transaction, mode: .noOverwrite)
-                        {
-                            return true
-                        }
-                        // An equal message is queued, or (rarely) another one shares the digest.
+                        // An equal message is queued, or its pop left the entry (dropped on the way),
+                        // or (rarely) another message shares the digest.
                         if try self.firstEqualMessage(message.bytes, under: key, in: record, transaction) != nil {
                             return false
                         }
@@ -664,25 +659,6 @@ final class DiskQueueStore {
         self.transactionWrote = true
     }
 
-    /// Deletes the entries under `indexKey` of messages popped from `record`.
-    ///
-    /// - Returns: Whether it deleted any.
-    private func deleteStaleEntries(under indexKey: UnsafeRawBufferPointer, of record: QueueRecord, _ transaction: Transaction) throws -> Bool {
-        guard let popped = record.poppedSequences else { return false }
-        return try transaction.withCursor(on: self.index) { cursor in
-            var deleted = false
-            var sequence = try cursor.seek(toKey: indexKey) { _, value in StorageKeys.integer(value) }
-            while let current = sequence {
-                if popped.contains(current) {
-                    try cursor.deleteCurrent()
-                    deleted = true
-                }
-                sequence = try cursor.nextDuplicate { _, value in StorageKeys.integer(value) }
-            }
-            return deleted
-        }
-    }
-
     @discardableResult
     private func withDoomedKey<Result>(_ id: UInt64, _ body: ([UInt8]) throws -> Result) rethrows -> Result {
         var key = Self.doomedPrefix
@@ -750,7 +726,8 @@ final class DiskQueueStore {
 
     /// Calls `body` with each message of `record` filed under `indexKey` (its queue id and a
     /// digest) that equals `bytes`, in index order, while `body` returns true. Equal digests are
-    /// rare, so each candidate is compared with the stored message.
+    /// rare, so each candidate is compared with the stored message. Entries that pops left behind
+    /// are deleted on the way, without looking their messages up.
     private func forEachEqualMessage(
         _ bytes: ByteBuffer,
         under indexKey: UnsafeRawBufferPointer,
@@ -761,6 +738,12 @@ final class DiskQueueStore {
         try transaction.withCursor(on: self.index) { cursor in
             var candidate = try cursor.seek(toKey: indexKey) { _, value in StorageKeys.integer(value) }
             while let sequence = candidate {
+                if record.poppedSequences?.contains(sequence) == true {
+                    try cursor.deleteCurrent()
+                    self.transactionWrote = true
+                    candidate = try cursor.nextDuplicate { _, value in StorageKeys.integer(value) }
+                    continue
+                }
                 let equal = try StorageKeys.withPair(record.id, sequence) { messageKey in
                     try self.messages.withValue(forKey: messageKey, in: transaction) { Self.equal(Self.contents(of: $0), bytes) }
                 }
