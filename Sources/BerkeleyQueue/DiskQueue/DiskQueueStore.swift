@@ -14,9 +14,12 @@ import Glibc
 /// - `messages` (B-Tree): queue id + sequence → flags + message. Sequences are big-endian, so a
 ///   queue's messages sit together in FIFO order.
 /// - `index` (Hash, sorted duplicates): queue id + digest of the message → sequence; uniqueness,
-///   SISMEMBER and SREM find a message through it without scanning the queue.
+///   SISMEMBER and SREM find a message through it without scanning the queue. Pops from the head
+///   leave their entries behind for ``sweepIndex(visiting:in:)``: an entry counts only while its
+///   message is there.
 /// - `catalog` (B-Tree): queue name → ``QueueRecord``. Names are only ever keys, never paths.
-/// - `meta` (B-Tree): the digest key, the next queue id, and deleted queues still being purged.
+/// - `meta` (B-Tree): the digest key, the next queue id, deleted queues still being purged, and
+///   the backlog of the index sweep.
 /// - `reservations` (B-Tree): reservation id → queue name and message, for messages clients took
 ///   aside (memcached `q/open`) and have not acknowledged. At start-up no client holds anything, so
 ///   they all go back to the head of their queues.
