@@ -131,10 +131,18 @@ import Testing
                     try store.writeChanges(in: transaction)
                 }
                 slices += 1
+                if slices == 1 {
+                    // A queue the sweep has never heard of: its entries are not stale.
+                    _ = try Self.run(Self.push((0..<500).map { "n\($0)" }, to: "new"), on: store)
+                }
             } while store.indexSweepIsDue() && slices < 1000
             #expect(slices > 1)
             #expect(!store.indexSweepIsDue())
-            #expect(try store.recordCounts() == (messages: 2000, index: 2000))
+            #expect(try store.recordCounts() == (messages: 2500, index: 2500))
+            guard case .pushed(added: 0, length: 500) = try Self.run(Self.push(["n7"], to: "new"), on: store) else {
+                Issue.record("a duplicate push to the new queue")
+                return
+            }
             guard case .memberships(let members) = try Self.run(.contains(queue: ByteBuffer(string: "q"), members: [ByteBuffer(string: "m999"), ByteBuffer(string: "m1000")]), on: store) else {
                 Issue.record("contains")
                 return

@@ -574,25 +574,16 @@ final class DiskQueueStore {
     }
 
     /// Visits up to about `limit` index entries of the sweep (starting one if none is under way)
-    /// and deletes the stale ones: those of popped messages (`QueueRecord.poppedSequences`) and
-    /// those of queues that emptied or were deleted and purged (their ids are never used again).
-    /// Entries of queues still being purged are left to the purge.
+    /// and deletes the stale ones (see ``IndexSweep/isStale(queue:sequence:)``).
     ///
     /// - Returns: What the whole sweep did, once it has finished.
     @discardableResult
     func sweepIndex(visiting limit: Int, in transaction: Transaction) throws -> IndexSweep? {
-        var sweep = self.sweep ?? IndexSweep(backlog: self.unsweptIndexEntries)
-        var popped: [UInt64: ClosedRange<UInt64>?] = [:]
-        popped.reserveCapacity(self.catalog.count)
-        for record in self.catalog.values {
-            popped[record.id] = record.poppedSequences
-        }
-        let purging = Set(self.doomedQueues)
+        var sweep = self.sweep ?? IndexSweep(
+            backlog: self.unsweptIndexEntries, catalog: self.catalog.values, purging: self.doomedQueues, nextQueueID: self.nextQueueID)
         func isStale(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
             guard key.count == 16, value.count == 8 else { return false }
-            let queue = StorageKeys.integer(key)
-            guard let range = popped[queue] else { return !purging.contains(queue) }
-            return range?.contains(StorageKeys.integer(value)) ?? false
+            return sweep.isStale(queue: StorageKeys.integer(key), sequence: StorageKeys.integer(value))
         }
         // Read in bulk, then delete: the pages just read are still in the cache.
         var staleEntries: [UInt8] = []
