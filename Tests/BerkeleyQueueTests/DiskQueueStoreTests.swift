@@ -15,6 +15,15 @@ import Testing
         )
     }
 
+    /// A store in a fresh directory, closed when `body` returns.
+    private static func withStore(_ body: (DiskQueueStore) throws -> Void) throws {
+        try withTemporaryDirectory { directory in
+            let store = try Self.openStore(directory)
+            defer { try? store.close() }
+            try body(store)
+        }
+    }
+
     private static func run(_ command: QueueCommand, on store: DiskQueueStore) throws -> QueueReply {
         try store.environment.withTransaction { transaction in
             let reply = try store.execute(command, in: transaction)
@@ -44,9 +53,7 @@ import Testing
     }
 
     @Test func poppedMessagesLeaveEntriesThatReadersSkipAndTheSweepDeletes() throws {
-        try withTemporaryDirectory { directory in
-            let store = try Self.openStore(directory)
-            defer { try? store.close() }
+        try Self.withStore { store in
             _ = try Self.run(Self.push(["a", "b", "c"], to: "q"), on: store)
             #expect(Self.texts(try Self.run(Self.pop(2, from: "q"), on: store)) == ["a", "b"])
             #expect(try store.recordCounts() == (messages: 1, index: 3))
@@ -81,9 +88,7 @@ import Testing
     }
 
     @Test func aMessagePushedToTheHeadAfterPopsIsPoppedWithItsEntry() throws {
-        try withTemporaryDirectory { directory in
-            let store = try Self.openStore(directory)
-            defer { try? store.close() }
+        try Self.withStore { store in
             _ = try Self.run(Self.push(["x", "y"], to: "q"), on: store)
             #expect(Self.texts(try Self.run(Self.pop(1, from: "q"), on: store)) == ["x"])
             // Its sequence is below the popped range, which cannot reach down over "y".
@@ -119,9 +124,7 @@ import Testing
     }
 
     @Test func theSweepResumesWhereItStoppedAndKeepsWhatIsQueued() throws {
-        try withTemporaryDirectory { directory in
-            let store = try Self.openStore(directory)
-            defer { try? store.close() }
+        try Self.withStore { store in
             _ = try Self.run(Self.push((0..<3000).map { "m\($0)" }, to: "q"), on: store)
             _ = try Self.run(Self.pop(1000, from: "q"), on: store)
             var slices = 0

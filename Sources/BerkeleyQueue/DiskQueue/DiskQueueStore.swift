@@ -62,8 +62,8 @@ final class DiskQueueStore {
     private(set) var unsweptIndexEntries = 0
     private var unsweptIndexEntriesBefore: Int?
     /// The backlog at which the next sweep of the index starts: a quarter of the messages queued
-    /// when the last one ended, so the index holds at most a quarter more entries than messages
-    /// and each sweep visits at most five entries per one it deletes.
+    /// (set again whenever the backlog reaches it), so the index holds at most about a quarter
+    /// more entries than messages and a sweep visits at most five entries per one it deletes.
     private var nextSweepBacklog: Int
     /// The sweep of the index under way.
     private var sweep: IndexSweep?
@@ -107,8 +107,7 @@ final class DiskQueueStore {
         self.catalog = loaded.2
         self.doomedQueues = loaded.3
         self.unsweptIndexEntries = loaded.4
-        self.nextSweepBacklog = Self.minimumSweepBacklog
-        self.nextSweepBacklog = self.sweepBacklogThreshold()
+        self.nextSweepBacklog = Self.sweepBacklogThreshold(for: loaded.2.values)
     }
 
     private static func load(
@@ -569,7 +568,7 @@ final class DiskQueueStore {
         if self.sweep != nil { return true }
         guard self.unsweptIndexEntries >= self.nextSweepBacklog else { return false }
         // Queues grew or shrank since the threshold was set.
-        self.nextSweepBacklog = self.sweepBacklogThreshold()
+        self.nextSweepBacklog = Self.sweepBacklogThreshold(for: self.catalog.values)
         return self.unsweptIndexEntries >= self.nextSweepBacklog
     }
 
@@ -582,7 +581,7 @@ final class DiskQueueStore {
         var sweep = self.sweep ?? IndexSweep(
             backlog: self.unsweptIndexEntries, catalog: self.catalog.values, purging: self.doomedQueues, nextQueueID: self.nextQueueID)
         func isStale(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
-            guard key.count == 16, value.count == 8 else { return false }
+            guard key.count == StorageKeys.indexKeySize, value.count == StorageKeys.indexValueSize else { return false }
             return sweep.isStale(queue: StorageKeys.integer(key), sequence: StorageKeys.integer(value))
         }
         // Read in bulk, then delete: the pages just read are still in the cache.
@@ -620,9 +619,12 @@ final class DiskQueueStore {
             }
         }
         try transaction.withCursor(on: self.index) { cursor in
-            for start in stride(from: 0, to: staleEntries.count, by: 24) {
-                try staleEntries[start..<start + 24].withUnsafeBytes { entry in
-                    let found = try cursor.seek(toKey: UnsafeRawBufferPointer(rebasing: entry[..<16]), value: UnsafeRawBufferPointer(rebasing: entry[16...])) { _, _ in true }
+            let entrySize = StorageKeys.indexKeySize + StorageKeys.indexValueSize
+            for start in stride(from: 0, to: staleEntries.count, by: entrySize) {
+                try staleEntries[start..<start + entrySize].withUnsafeBytes { entry in
+                    let key = UnsafeRawBufferPointer(rebasing: entry[..<StorageKeys.indexKeySize])
+                    let value = UnsafeRawBufferPointer(rebasing: entry[StorageKeys.indexKeySize...])
+                    let found = try cursor.seek(toKey: key, value: value) { _, _ in true }
                     if found == true, try cursor.deleteCurrent() {
                         sweep.deleted += 1
                     }
@@ -638,12 +640,12 @@ final class DiskQueueStore {
         }
         self.sweep = nil
         self.noteUnsweptIndexEntries(-sweep.backlog)
-        self.nextSweepBacklog = self.sweepBacklogThreshold()
+        self.nextSweepBacklog = Self.sweepBacklogThreshold(for: self.catalog.values)
         return sweep
     }
 
-    private func sweepBacklogThreshold() -> Int {
-        let queued = self.catalog.values.reduce(0) { $0 + $1.count }
+    private static func sweepBacklogThreshold(for queues: some Sequence<QueueRecord>) -> Int {
+        let queued = queues.reduce(0) { $0 + $1.count }
         return max(Self.minimumSweepBacklog, queued / 4)
     }
 

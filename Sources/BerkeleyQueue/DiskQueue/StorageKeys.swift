@@ -6,6 +6,9 @@ enum StorageKeys {
     typealias MessageKey = (UInt64, UInt64)
     /// `index` key: queue id, then the message's digest.
     typealias IndexKey = (UInt64, UInt64)
+    /// Bytes of an `index` key, and of its value (the message's sequence).
+    static let indexKeySize = 16
+    static let indexValueSize = 8
 
     /// Tail pushes count up from here, head pushes count down from just below it, so that a head
     /// push always sorts before everything already queued and no sequence is ever reused.
