@@ -176,7 +176,7 @@ def directory_bytes(path):
 
 
 def test_steady_load_checkpoints_and_removes_old_log_files(start_server, data_dir):
-    """Pushes and pops 1 KiB messages until Berkeley DB has logged several checkpoint intervals
+    """Pushes and pops 1 KiB messages until Berkeley DB has logged five checkpoint intervals
     (64 MiB each for a small database): the data directory must stay near one interval's worth,
     because checkpoints run and the log files behind them are deleted."""
     server = start_server("redis-diskqueue-server", "--fsync", "no")
@@ -184,7 +184,7 @@ def test_steady_load_checkpoints_and_removes_old_log_files(start_server, data_di
     payload = os.urandom(350).hex()  # 700 bytes: a push and a pop log about 1.5 KiB
     batch = 500
     largest = 0
-    for round_ in range(240):  # about 240 MiB of log
+    for round_ in range(320):  # about 320 MiB of log: without removal, 20 files of 16 MiB
         pipe = client.pipeline(transaction=False)
         for index in range(batch):
             pipe.sadd("steady", f"{round_}:{index}:{payload}")
@@ -195,11 +195,14 @@ def test_steady_load_checkpoints_and_removes_old_log_files(start_server, data_di
         largest = max(largest, directory_bytes(data_dir))
     logs = [name for name in os.listdir(data_dir) if name.startswith("log.")]
     assert client.scard("steady") == 0
-    # One checkpoint interval of log, the log file being written, and a small database file.
-    bound = 64 * 2**20 + 2 * 16 * 2**20 + 16 * 2**20
+    # One checkpoint interval of log, the 16 MiB file the last checkpoint lies in, a small database
+    # file, and room for the log written while a due checkpoint waits for its turn (they are asked
+    # for every 0.1 s) and its files wait for the deleting thread: this load writes about 100 MiB
+    # a second here, and a loaded CI machine was seen one file over a 32 MiB allowance.
+    bound = 64 * 2**20 + 16 * 2**20 + 16 * 2**20 + 64 * 2**20
     assert largest < bound, f"the data directory reached {largest} bytes: {sorted(os.listdir(data_dir))}"
-    # Without removal the log would fill at least 14 files of 16 MiB.
-    assert len(logs) <= 7, sorted(logs)
+    # Without removal the log would fill 20 files of 16 MiB.
+    assert len(logs) <= 10, sorted(logs)
 
 
 def test_hostile_queue_names_stay_inside_the_data_dir(data_dir, tmp_path):
