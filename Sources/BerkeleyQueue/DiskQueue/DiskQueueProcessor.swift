@@ -154,7 +154,8 @@ public final class DiskQueueProcessor: QueueProcessor {
         await self.stopped.wait()
     }
 
-    /// Opens the store; returns the reservations a previous run left open to their queues.
+    /// Opens the store and puts the reservations a previous run left open back at the head of
+    /// their queues (no client holds them any more).
     fileprivate func openStore() throws -> DiskQueueStore {
         var environment = EnvironmentConfiguration()
         environment.cacheSize = self.configuration.cacheSize
