@@ -11,9 +11,13 @@ that Redis has, CLIENT SETINFO, the version HELLO reports, SCAN cursor values (S
 sets), a bulk not followed by CRLF, the contents of INFO / CONFIG / COMMAND, and TIME's values.
 SPOP pops the oldest message here and a random member in Redis, so sets popped from hold one member.
 Normalised: the value of CLIENT ID and the `id` and `version` of HELLO's reply.
+
+Besides the fixed cases, seeded random conversations of list and set commands (good and bad
+arguments, on a few keys) must get the same replies all the way through.
 """
 
 import contextlib
+import random
 import re
 import socket
 import subprocess
@@ -703,3 +707,92 @@ def test_requirepass_replies_match_redis(start_server):
         finally:
             mine.close()
             theirs.close()
+
+
+# Random conversations: where Redis is deterministic, the same commands must give the same replies.
+
+RANDOM_KEYS = ["k1", "k2", "k3"]
+RANDOM_MEMBERS = ["a", "b", "c", "", "a b", "\x00", "é"]
+RANDOM_NUMBERS = ["0", "1", "-1", "2", "-2", "3", "5", "-5", "100", "x", "1.5", "",
+                  "9223372036854775807", "-9223372036854775808", "99999999999999999999"]
+RANDOM_ENDS = ["LEFT", "RIGHT", "left", "up"]
+
+
+def random_list_command(rng):
+    """A list command on a few keys, with arguments good and bad."""
+    name = rng.choice(["RPUSH", "LPUSH", "LPOP", "RPOP", "LLEN", "LRANGE", "LINDEX", "LREM", "LMOVE", "RPOPLPUSH", "DEL", "EXISTS"])
+    key = rng.choice(RANDOM_KEYS)
+    members = [rng.choice(RANDOM_MEMBERS) for _ in range(rng.randint(0, 3))]
+    number = lambda: rng.choice(RANDOM_NUMBERS)
+    arguments = {
+        "RPUSH": [key, *members],
+        "LPUSH": [key, *members],
+        "LPOP": [key, *([number()] if rng.random() < 0.5 else [])],
+        "RPOP": [key, *([number()] if rng.random() < 0.5 else [])],
+        "LLEN": [key],
+        "LRANGE": [key, number(), number()],
+        "LINDEX": [key, number()],
+        "LREM": [key, number(), rng.choice(RANDOM_MEMBERS)],
+        "LMOVE": [key, rng.choice(RANDOM_KEYS), rng.choice(RANDOM_ENDS), rng.choice(RANDOM_ENDS)],
+        "RPOPLPUSH": [key, rng.choice(RANDOM_KEYS)],
+        "DEL": rng.sample(RANDOM_KEYS, rng.randint(0, 2)),
+        "EXISTS": rng.sample(RANDOM_KEYS, rng.randint(0, 2)),
+    }[name]
+    if rng.random() < 0.03:
+        arguments = arguments + ["extra"]
+    return [name, *arguments]
+
+
+def random_set_command(rng):
+    """A set command whose reply Redis does not draw at random (SPOP only on a key never pushed)."""
+    name = rng.choice(["SADD", "SREM", "SISMEMBER", "SMISMEMBER", "SCARD", "SPOP", "DEL", "EXISTS", "DBSIZE"])
+    key = rng.choice(RANDOM_KEYS)
+    members = [rng.choice(RANDOM_MEMBERS) for _ in range(rng.randint(0, 3))]
+    arguments = {
+        "SADD": [key, *members],
+        "SREM": [key, *members],
+        "SISMEMBER": [key, *members[:2]],
+        "SMISMEMBER": [key, *members],
+        "SCARD": [key],
+        "SPOP": ["never-pushed", *([rng.choice(RANDOM_NUMBERS)] if rng.random() < 0.7 else [])],
+        "DEL": rng.sample(RANDOM_KEYS, rng.randint(0, 2)),
+        "EXISTS": rng.sample(RANDOM_KEYS, rng.randint(0, 2)),
+        "DBSIZE": [],
+    }[name]
+    if rng.random() < 0.03:
+        arguments = arguments + ["extra"]
+    return [name, *arguments]
+
+
+def assert_same_random_conversation(ours, theirs, generate, seed, count):
+    rng = random.Random(seed)
+    history = []
+    for _ in range(count):
+        command = generate(rng)
+        history.append(command)
+        expected, actual = theirs.step(C(*command)), ours.step(C(*command))
+        assert actual == expected, (
+            f"seed {seed}, after {history[-8:-1]}: {command}\n"
+            f"    redis-server: {expected!r}\n    ours:         {actual!r}"
+        )
+
+
+@pytest.mark.parametrize("program", [PROGRAM, "redis-diskqueue-server"])
+def test_random_list_commands_match_redis(start_server, redis_server, program):
+    # Lists keep duplicates in Redis; so must the queue.
+    ours = Conversation(start_server(program, "--allow-duplicates").port)
+    theirs = Conversation(redis_server)
+    try:
+        assert_same_random_conversation(ours, theirs, random_list_command, seed=20261204, count=3000)
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_random_set_commands_match_redis(server, redis_server):
+    ours, theirs = Conversation(server.port), Conversation(redis_server)
+    try:
+        assert_same_random_conversation(ours, theirs, random_set_command, seed=4122026, count=3000)
+    finally:
+        ours.close()
+        theirs.close()
