@@ -355,6 +355,42 @@ def test_random_requests_match_memcached(server, memcached, commands, seed):
         theirs.close()
 
 
+PROTOCOL_FRAGMENTS = [
+    b"set", b"add", b"get", b"gets", b"delete", b"incr", b"decr", b"touch", b"gat", b"cas", b"append",
+    b"verbosity", b"flush_all", b"version", b"quit", b" ", b"  ", b"\t", b"k", b"0", b"1", b"2", b"-1", b"x",
+    b"4294967296", b"\r\n", b"\n", b"\r", b"noreply", b"ab",
+]
+
+
+def exchange(port, data):
+    """Sends `data` and the sentinel on a new connection: the normalised replies, and whether the
+    server closed it."""
+    conversation = Conversation(port)
+    conversation.sock.sendall(data + b"\r\n" + SENTINEL)
+    received = b""
+    while not received.endswith(SENTINEL_REPLY):
+        try:
+            chunk = conversation.sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            conversation.close()
+            return conversation.normalise(received), True
+        received += chunk
+    conversation.close()
+    return conversation.normalise(received[: -len(SENTINEL_REPLY)]), False
+
+
+def test_random_protocol_input_matches_memcached(server, memcached):
+    rng = random.Random(1204)
+    for _ in range(1000):
+        data = b"".join(rng.choice(PROTOCOL_FRAGMENTS) for _ in range(rng.randint(1, 10)))
+        for port in (server.port, memcached):
+            assert exchange(port, b"flush_all") == (b"OK\r\n", False)
+        expected = exchange(memcached, data)
+        assert exchange(server.port, data) == expected, f"input {data!r}"
+
+
 def test_absolute_exptime_in_the_future_matches_memcached(server, memcached):
     later = int(time.time()) + 3600
     steps = [
