@@ -1,0 +1,161 @@
+"""The RAM queue and the disk queue are one queue to their clients: seeded random conversations
+(set and list commands mixed on the same few queues, good and bad arguments; memcached pushes,
+pops and Kestrel reservations over two connections) get the same replies from
+redis-queue-server and redis-diskqueue-server, and from mc-queue-server and mc-diskqueue-server.
+"""
+
+import random
+import re
+import socket
+
+import pytest
+
+from conftest import recv_until, resp_command
+
+KEYS = ["k1", "k2", "k3"]
+MEMBERS = ["a", "b", "c", "d", "", "x y"]
+NUMBERS = ["0", "1", "2", "3", "-1", "-2", "5", "100", "x"]
+ENDS = ["LEFT", "RIGHT"]
+
+
+def random_resp_command(rng):
+    name = rng.choice(
+        ["SADD", "SPOP", "SCARD", "SISMEMBER", "SMISMEMBER", "SREM", "RPUSH", "LPUSH", "LPOP", "RPOP", "LLEN",
+         "LRANGE", "LINDEX", "LREM", "LMOVE", "RPOPLPUSH", "DEL", "EXISTS", "TYPE", "DBSIZE", "FLUSHALL"]
+    )
+    key = rng.choice(KEYS)
+    members = [rng.choice(MEMBERS) for _ in range(rng.randint(1, 3))]
+    count = [rng.choice(NUMBERS)] if rng.random() < 0.5 else []
+    arguments = {
+        "SADD": [key, *members],
+        "SREM": [key, *members],
+        "SMISMEMBER": [key, *members],
+        "SISMEMBER": [key, members[0]],
+        "RPUSH": [key, *members],
+        "LPUSH": [key, *members],
+        "SPOP": [key, *count],
+        "LPOP": [key, *count],
+        "RPOP": [key, *count],
+        "SCARD": [key],
+        "LLEN": [key],
+        "TYPE": [key],
+        "LRANGE": [key, rng.choice(NUMBERS), rng.choice(NUMBERS)],
+        "LINDEX": [key, rng.choice(NUMBERS)],
+        "LREM": [key, rng.choice(NUMBERS), members[0]],
+        "LMOVE": [key, rng.choice(KEYS), rng.choice(ENDS), rng.choice(ENDS)],
+        "RPOPLPUSH": [key, rng.choice(KEYS)],
+        "DEL": rng.sample(KEYS, rng.randint(1, 2)),
+        "EXISTS": rng.sample(KEYS, rng.randint(1, 2)),
+        "DBSIZE": [],
+    }
+    if name == "FLUSHALL" and rng.random() > 0.1:
+        name = "DBSIZE"  # now and then only: it empties everything
+    return [name, *arguments.get(name, [])]
+
+
+class RESPConnection:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.reader = self.sock.makefile("rb")
+
+    def close(self):
+        self.reader.close()
+        self.sock.close()
+
+    def ask(self, args):
+        self.sock.sendall(resp_command(*args))
+        return self.read_reply()
+
+    def read_reply(self):
+        line = self.reader.readline()
+        kind = line[:1]
+        assert kind in (b"+", b"-", b":", b"$", b"*"), f"not a RESP2 reply: {line!r}"
+        if kind in (b"+", b"-", b":"):
+            return line
+        length = int(line[1:-2])
+        if length < 0:
+            return line
+        if kind == b"$":
+            return line + self.reader.read(length + 2)
+        return line + b"".join(self.read_reply() for _ in range(length))
+
+
+@pytest.mark.parametrize("flags", [[], ["--allow-duplicates"]], ids=["unique", "duplicates"])
+def test_random_resp_commands_get_the_same_replies_in_ram_and_on_disk(start_server, flags):
+    ram = RESPConnection(start_server("redis-queue-server", *flags).port)
+    disk = RESPConnection(start_server("redis-diskqueue-server", *flags).port)
+    rng = random.Random(1204)
+    history = []
+    try:
+        for _ in range(4000):
+            command = random_resp_command(rng)
+            history.append(command)
+            expected = ram.ask(command)
+            assert disk.ask(command) == expected, f"after {history[-6:-1]}: {command}"
+    finally:
+        ram.close()
+        disk.close()
+
+
+QUEUES = [b"q1", b"q2"]
+MESSAGES = [b"a", b"b", b"c", b"", b"x y"]
+KESTREL_OPTIONS = [b"", b"/open", b"/close", b"/abort", b"/peek", b"/close/open", b"/t=1", b"/t=1/open", b"/bogus"]
+# No request below answers a VERSION line, so it marks the end of each reply.
+SENTINEL = b"version\r\n"
+SENTINEL_REPLY = re.compile(rb"(?m)^VERSION [^\r\n]*\r\n\Z")
+
+
+def random_memcached_request(rng):
+    name = rng.choice([b"set", b"add", b"get", b"gets", b"delete", b"flush_all", b"kestrel", b"kestrel", b"kestrel"])
+    queue = rng.choice(QUEUES)
+    if name in (b"set", b"add"):
+        message = rng.choice(MESSAGES)
+        return b"%s %s %d 0 %d\r\n%s\r\n" % (name, queue, rng.choice([0, 1, 7]), len(message), message)
+    if name in (b"get", b"gets"):
+        return name + b" " + b" ".join(rng.sample(QUEUES, rng.randint(1, 2))) + b"\r\n"
+    if name == b"delete":
+        return b"delete " + queue + b"\r\n"
+    if name == b"flush_all":
+        return b"flush_all\r\n" if rng.random() < 0.2 else b"stats queue\r\n"
+    return b"get " + queue + rng.choice(KESTREL_OPTIONS) + b"\r\n"
+
+
+class MemcachedConnection:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+
+    def close(self):
+        self.sock.close()
+
+    def ask(self, request):
+        self.sock.sendall(request + SENTINEL)
+        received = b""
+        while (end := SENTINEL_REPLY.search(received)) is None:
+            chunk = recv_until(self.sock, terminator=b"\r\n", timeout=30)
+            assert chunk, f"the connection closed after {request!r}: {received!r}"
+            received += chunk
+        return received[: end.start()]
+
+
+@pytest.mark.parametrize("flags", [[], ["--allow-duplicates"]], ids=["unique", "duplicates"])
+def test_random_memcached_requests_get_the_same_replies_in_ram_and_on_disk(start_server, flags):
+    ram_port = start_server("mc-queue-server", *flags).port
+    disk_port = start_server("mc-diskqueue-server", *flags).port
+    # Two clients each, so that reservations of one are invisible to the other.
+    pairs = [(MemcachedConnection(ram_port), MemcachedConnection(disk_port)) for _ in range(2)]
+    rng = random.Random(4122026)
+    history = []
+    try:
+        for _ in range(3000):
+            request = random_memcached_request(rng)
+            client = rng.randrange(len(pairs))
+            history.append((client, request))
+            ram, disk = pairs[client]
+            expected, actual = ram.ask(request), disk.ask(request)
+            if request == b"stats queue\r\n":  # one line a queue, in no particular order
+                expected, actual = sorted(expected.split(b"\r\n")), sorted(actual.split(b"\r\n"))
+            assert actual == expected, f"after {history[-6:-1]}: client {client} {request!r}"
+    finally:
+        for ram, disk in pairs:
+            ram.close()
+            disk.close()
