@@ -164,6 +164,63 @@ def test_kill9_loses_nothing_acknowledged(data_dir):
     check_producer_order(remaining, "the messages left")
 
 
+def check_index_agrees_with_queue(client, values, rng):
+    """Membership, uniqueness and counts answered through the index match the queue's contents."""
+    queued = [value.decode() for value in client.lrange("q", 0, -1)]
+    assert len(queued) == client.scard("q") == client.llen("q")
+    assert len(set(queued)) == len(queued), "a unique queue holds a message twice"
+    sample = rng.sample(values, 3000)
+    wrong = [value for value, member in zip(sample, client.smismember("q", sample)) if bool(member) != (value in set(queued))]
+    assert not wrong, f"SMISMEMBER disagrees with the queue for {wrong[:5]}"
+    if queued:
+        assert client.sadd("q", queued[0]) == 0, "a push of a queued message was taken"
+    return len(queued)
+
+
+def test_the_index_stays_right_through_kill9_and_sweeps(data_dir):
+    """Pushes drawn from 30,000 values and pops in batches, so that pops leave stale index entries,
+    re-pushes meet them and the sweep deletes them, with kill -9 at random moments: after each
+    restart the index answers membership and uniqueness exactly as the queue's contents say."""
+    rng = random.Random(20261204)
+    values = [f"v{index}" for index in range(30_000)]
+    server = Server("redis-diskqueue-server", ["--fsync", "always", "--log-level", "debug"], data_dir=data_dir)
+    sweeps = 0
+
+    def load(port, stop, seed):
+        generator = random.Random(seed)
+        try:
+            with redis.Redis(port=port) as client:
+                while not stop.is_set():
+                    pipe = client.pipeline(transaction=False)
+                    for _ in range(200):
+                        pipe.sadd("q", generator.choice(values))
+                    pipe.spop("q", 150)
+                    pipe.execute()
+        except redis.ConnectionError:
+            pass  # the server was killed
+
+    for _ in range(5):
+        server.start()
+        with redis.Redis(port=server.port) as client:
+            check_index_agrees_with_queue(client, values, rng)
+        stop = threading.Event()
+        loaders = [threading.Thread(target=load, args=(server.port, stop, rng.random())) for _ in range(4)]
+        for loader in loaders:
+            loader.start()
+        time.sleep(rng.uniform(1.0, 2.5))
+        server.kill()
+        stop.set()
+        for loader in loaders:
+            loader.join(30)
+        sweeps += sum("index swept" in line for line in server.log)
+    server.start()
+    with redis.Redis(port=server.port) as client:
+        check_index_agrees_with_queue(client, values, rng)
+    assert server.stop() == 0
+    assert sweeps > 0, "no sweep of the index ran: the test proves less than it says"
+    db_verify(data_dir)
+
+
 def directory_bytes(path):
     """The bytes of the files in `path`; a log file the running server removes meanwhile counts 0."""
     total = 0
