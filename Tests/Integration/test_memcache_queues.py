@@ -83,6 +83,7 @@ def stats_queue(sock):
         assert match, f"bad stats queue line {line!r} in {reply!r}"
         assert match.group(1) not in result, reply
         result[match.group(1)] = (int(match.group(2)), int(match.group(3)))
+    assert list(result) == sorted(result), f"not in byte order of the names: {reply!r}"
     return result
 
 
@@ -204,6 +205,14 @@ def test_flush_all(server, client):
         assert with_version(sock, b"flush_all noreply\r\n") == b""
         assert exchange(sock, b"get q1\r\n", b"END\r\n") == b"END\r\n"
     assert client.flush_all() is True
+
+
+def test_stats_queue_lists_queues_in_byte_order(server, client):
+    names = ["zz", "b", "a", "ab", "Z", "b1", "~x", "0"]
+    for name in names:
+        client.set(name, "m")
+    with server.connect() as sock:
+        assert list(stats_queue(sock)) == sorted(name.encode() for name in names)
 
 
 def test_stats_queue_counts_since_creation(server, client):

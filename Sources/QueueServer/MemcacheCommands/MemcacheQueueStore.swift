@@ -163,7 +163,10 @@ struct MemcacheQueueStore: MemcacheStore {
                 output.writeMemcacheReply(.ok)
             }
         case (.queueStatistics, .statistics(let queues)):
-            for queue in queues {
+            // In byte order of the names, as MemcacheQ lists them (from a B-Tree), whatever order
+            // the processor keeps its queues in.
+            let ordered = queues.sorted { $0.name.readableBytesView.lexicographicallyPrecedes($1.name.readableBytesView) }
+            for queue in ordered {
                 output.writeMemcacheQueueStat(queue: queue.name, added: UInt64(queue.added), removed: UInt64(queue.removed))
             }
             output.writeMemcacheReply(.end)
