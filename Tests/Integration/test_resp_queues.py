@@ -4,6 +4,8 @@ import subprocess
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from conftest import RESP_QUEUE_PROGRAMS, recv_until, resp_command
 
@@ -185,11 +187,13 @@ def test_resp3(server):
 
 def test_requirepass(start_server, program):
     server = start_server(program, "--requirepass", "s3cret")
-    with redis.Redis(port=server.port) as anonymous:
+    # No retries: redis-py retries an authentication error for seconds before raising it.
+    no_retries = Retry(NoBackoff(), 0)
+    with redis.Redis(port=server.port, retry=no_retries) as anonymous:
         with pytest.raises(redis.AuthenticationError):
             anonymous.sadd("q", "a")
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(port=server.port, password="wrong").ping()
+        redis.Redis(port=server.port, password="wrong", retry=no_retries).ping()
     with redis.Redis(port=server.port, password="s3cret") as client:
         assert client.sadd("q", "a") == 1
     with redis.Redis(port=server.port, password="s3cret", protocol=3) as client:
