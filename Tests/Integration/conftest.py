@@ -5,6 +5,7 @@ server starts on --port 0 and the test reads the port it bound from its log.
 """
 
 import os
+import random
 import re
 import resource
 import signal
@@ -181,3 +182,18 @@ def resp_command(*args):
         arg = arg if isinstance(arg, bytes) else str(arg).encode()
         out += b"$%d\r\n%s\r\n" % (len(arg), arg)
     return out
+
+
+def assert_same_replies_to_random_requests(generate, reference, subject, count, seed):
+    """Sends `count` requests made by `generate(rng)` (seeded with `seed`) to `reference` and to
+    `subject`, each a function from a request to its reply, and fails at the first reply that
+    differs, showing the requests that led there."""
+    rng = random.Random(seed)
+    history = []
+    for _ in range(count):
+        request = generate(rng)
+        history.append(request)
+        expected, actual = reference(request), subject(request)
+        assert actual == expected, (
+            f"seed {seed}, after {history[-6:-1]}: {request!r}\n    expected: {expected!r}\n    got:      {actual!r}"
+        )

@@ -11,7 +11,6 @@ Seeded random conversations (storage, retrieval, incr/decr, touch/gat, good and 
 must match too, reading a number incr/decr left space-padded as the bare number.
 """
 
-import random
 import re
 import socket
 import subprocess
@@ -20,7 +19,7 @@ import time
 import pytest
 from pymemcache.client.base import Client
 
-from conftest import recv_until, wait_until
+from conftest import assert_same_replies_to_random_requests, recv_until, wait_until
 
 PROGRAM = "mc-db-server"
 
@@ -340,16 +339,15 @@ CACHE_COMMANDS = [b"set", b"add", b"replace", b"cas", b"get", b"gets", b"delete"
 )
 def test_random_requests_match_memcached(server, memcached, commands, seed):
     ours, theirs = PaddingBlindConversation(server.port), PaddingBlindConversation(memcached)
-    rng = random.Random(seed)
-    history = []
+
+    def generate(rng):
+        request = random_request(rng, commands)
+        if ours.last_cas is None or theirs.last_cas is None:
+            request = request.replace(b"<CAS>", b"999999999")  # no CAS seen yet: one nothing has
+        return request
+
     try:
-        for _ in range(3000):
-            request = random_request(rng, commands)
-            if b"<CAS>" in request and (ours.last_cas is None or theirs.last_cas is None):
-                request = request.replace(b"<CAS>", b"999999999")
-            history.append(request)
-            expected = theirs.step(request)
-            assert ours.step(request) == expected, f"seed {seed}, after {history[-6:-1]}: {request!r}"
+        assert_same_replies_to_random_requests(generate, theirs.step, ours.step, count=3000, seed=seed)
     finally:
         ours.close()
         theirs.close()
@@ -382,13 +380,20 @@ def exchange(port, data):
 
 
 def test_random_protocol_input_matches_memcached(server, memcached):
-    rng = random.Random(1204)
-    for _ in range(1000):
-        data = b"".join(rng.choice(PROTOCOL_FRAGMENTS) for _ in range(rng.randint(1, 10)))
-        for port in (server.port, memcached):
+    def on_empty_cache(port):
+        def send(data):
             assert exchange(port, b"flush_all") == (b"OK\r\n", False)
-        expected = exchange(memcached, data)
-        assert exchange(server.port, data) == expected, f"input {data!r}"
+            return exchange(port, data)
+
+        return send
+
+    assert_same_replies_to_random_requests(
+        lambda rng: b"".join(rng.choice(PROTOCOL_FRAGMENTS) for _ in range(rng.randint(1, 10))),
+        on_empty_cache(memcached),
+        on_empty_cache(server.port),
+        count=1000,
+        seed=1204,
+    )
 
 
 def test_absolute_exptime_in_the_future_matches_memcached(server, memcached):

@@ -4,13 +4,12 @@ pops and Kestrel reservations over two connections) get the same replies from
 redis-queue-server and redis-diskqueue-server, and from mc-queue-server and mc-diskqueue-server.
 """
 
-import random
 import re
 import socket
 
 import pytest
 
-from conftest import recv_until, resp_command
+from conftest import assert_same_replies_to_random_requests, recv_until, resp_command
 
 KEYS = ["k1", "k2", "k3"]
 MEMBERS = ["a", "b", "c", "d", "", "x y"]
@@ -84,14 +83,8 @@ class RESPConnection:
 def test_random_resp_commands_get_the_same_replies_in_ram_and_on_disk(start_server, flags):
     ram = RESPConnection(start_server("redis-queue-server", *flags).port)
     disk = RESPConnection(start_server("redis-diskqueue-server", *flags).port)
-    rng = random.Random(1204)
-    history = []
     try:
-        for _ in range(4000):
-            command = random_resp_command(rng)
-            history.append(command)
-            expected = ram.ask(command)
-            assert disk.ask(command) == expected, f"after {history[-6:-1]}: {command}"
+        assert_same_replies_to_random_requests(random_resp_command, ram.ask, disk.ask, count=4000, seed=1204)
     finally:
         ram.close()
         disk.close()
@@ -143,16 +136,14 @@ def test_random_memcached_requests_get_the_same_replies_in_ram_and_on_disk(start
     disk_port = start_server("mc-diskqueue-server", *flags).port
     # Two clients each, so that reservations of one are invisible to the other.
     pairs = [(MemcachedConnection(ram_port), MemcachedConnection(disk_port)) for _ in range(2)]
-    rng = random.Random(4122026)
-    history = []
     try:
-        for _ in range(3000):
-            request = random_memcached_request(rng)
-            client = rng.randrange(len(pairs))
-            history.append((client, request))
-            ram, disk = pairs[client]
-            expected, actual = ram.ask(request), disk.ask(request)
-            assert actual == expected, f"after {history[-6:-1]}: client {client} {request!r}"
+        assert_same_replies_to_random_requests(
+            lambda rng: (rng.randrange(len(pairs)), random_memcached_request(rng)),
+            lambda request: pairs[request[0]][0].ask(request[1]),
+            lambda request: pairs[request[0]][1].ask(request[1]),
+            count=3000,
+            seed=4122026,
+        )
     finally:
         for ram, disk in pairs:
             ram.close()

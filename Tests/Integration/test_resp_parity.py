@@ -17,7 +17,6 @@ arguments, on a few keys) must get the same replies all the way through.
 """
 
 import contextlib
-import random
 import re
 import socket
 import subprocess
@@ -27,7 +26,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from conftest import recv_until, resp_command, wait_until
+from conftest import assert_same_replies_to_random_requests, recv_until, resp_command, wait_until
 
 PROGRAM = "redis-queue-server"
 
@@ -768,16 +767,9 @@ def random_set_command(rng):
 
 
 def assert_same_random_conversation(ours, theirs, generate, seed, count):
-    rng = random.Random(seed)
-    history = []
-    for _ in range(count):
-        command = generate(rng)
-        history.append(command)
-        expected, actual = theirs.step(C(*command)), ours.step(C(*command))
-        assert actual == expected, (
-            f"seed {seed}, after {history[-8:-1]}: {command}\n"
-            f"    redis-server: {expected!r}\n    ours:         {actual!r}"
-        )
+    assert_same_replies_to_random_requests(
+        generate, lambda command: theirs.step(C(*command)), lambda command: ours.step(C(*command)), count, seed
+    )
 
 
 @pytest.mark.parametrize("program", [PROGRAM, "redis-diskqueue-server"])
@@ -827,8 +819,10 @@ def exchange(port, data):
 
 
 def test_random_protocol_input_matches_redis(server, redis_server):
-    rng = random.Random(1204)
-    for _ in range(1000):
-        data = b"".join(rng.choice(PROTOCOL_FRAGMENTS) for _ in range(rng.randint(1, 12)))
-        expected = exchange(redis_server, data)
-        assert exchange(server.port, data) == expected, f"input {data!r}"
+    assert_same_replies_to_random_requests(
+        lambda rng: b"".join(rng.choice(PROTOCOL_FRAGMENTS) for _ in range(rng.randint(1, 12))),
+        lambda data: exchange(redis_server, data),
+        lambda data: exchange(server.port, data),
+        count=1000,
+        seed=1204,
+    )
