@@ -1,6 +1,6 @@
 """The RAM queue and the disk queue are one queue to their clients: seeded random conversations
-(set and list commands mixed on the same few queues, good and bad arguments; memcached pushes,
-pops and Kestrel reservations over two connections) get the same replies from
+(set and list commands, blocking ones too, mixed on the same few queues, good and bad arguments;
+memcached pushes, pops and Kestrel reservations over two connections) get the same replies from
 redis-queue-server and redis-diskqueue-server, and from mc-queue-server and mc-diskqueue-server.
 """
 
@@ -22,6 +22,8 @@ def random_resp_command(rng):
         ["SADD", "SPOP", "SCARD", "SISMEMBER", "SMISMEMBER", "SREM", "RPUSH", "LPUSH", "LPOP", "RPOP", "LLEN",
          "LRANGE", "LINDEX", "LREM", "LMOVE", "RPOPLPUSH", "DEL", "EXISTS", "TYPE", "DBSIZE", "FLUSHALL"]
     )
+    if rng.random() < 0.04:  # now and then only: on an empty queue they wait
+        name = rng.choice(["BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH"])
     key = rng.choice(KEYS)
     members = [rng.choice(MEMBERS) for _ in range(rng.randint(1, 3))]
     count = [rng.choice(NUMBERS)] if rng.random() < 0.5 else []
@@ -46,6 +48,11 @@ def random_resp_command(rng):
         "DEL": rng.sample(KEYS, rng.randint(1, 2)),
         "EXISTS": rng.sample(KEYS, rng.randint(1, 2)),
         "DBSIZE": [],
+        # Waits of 10 ms: on an empty queue both answer nil once it is over.
+        "BLPOP": [*rng.sample(KEYS, rng.randint(1, 2)), "0.01"],
+        "BRPOP": [*rng.sample(KEYS, rng.randint(1, 2)), "0.01"],
+        "BLMOVE": [key, rng.choice(KEYS), rng.choice(ENDS), rng.choice(ENDS), "0.01"],
+        "BRPOPLPUSH": [key, rng.choice(KEYS), "0.01"],
     }
     if name == "FLUSHALL" and rng.random() > 0.1:
         name = "DBSIZE"  # now and then only: it empties everything
