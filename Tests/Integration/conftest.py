@@ -175,6 +175,23 @@ def recv_until(sock, terminator=None, count=None, timeout=10):
         data += chunk
 
 
+def reply_before_sentinel(sock, request, sentinel, sentinel_reply):
+    """Sends `request`, then `sentinel`, a request whose reply `sentinel_reply` nothing else
+    answers, and reads up to that reply: (what came before it, whether the server closed the
+    connection first)."""
+    sock.sendall(request + sentinel)
+    received = b""
+    while not received.endswith(sentinel_reply):
+        try:
+            chunk = sock.recv(1 << 16)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            return received, True
+        received += chunk
+    return received[: -len(sentinel_reply)], False
+
+
 def resp_command(*args):
     """Encodes one RESP request."""
     out = b"*%d\r\n" % len(args)

@@ -19,7 +19,7 @@ import time
 import pytest
 from pymemcache.client.base import Client
 
-from conftest import assert_same_replies_to_random_requests, recv_until, wait_until
+from conftest import assert_same_replies_to_random_requests, recv_until, reply_before_sentinel, wait_until
 
 PROGRAM = "mc-db-server"
 
@@ -361,22 +361,13 @@ PROTOCOL_FRAGMENTS = [
 
 
 def exchange(port, data):
-    """Sends `data` and the sentinel on a new connection: the normalised replies, and whether the
-    server closed it."""
+    """Sends `data` on a new connection: the normalised replies, and whether the server closed it."""
     conversation = Conversation(port)
-    conversation.sock.sendall(data + b"\r\n" + SENTINEL)
-    received = b""
-    while not received.endswith(SENTINEL_REPLY):
-        try:
-            chunk = conversation.sock.recv(65536)
-        except ConnectionResetError:
-            chunk = b""
-        if not chunk:
-            conversation.close()
-            return conversation.normalise(received), True
-        received += chunk
-    conversation.close()
-    return conversation.normalise(received[: -len(SENTINEL_REPLY)]), False
+    try:
+        received, closed = reply_before_sentinel(conversation.sock, data + b"\r\n", SENTINEL, SENTINEL_REPLY)
+        return conversation.normalise(received), closed
+    finally:
+        conversation.close()
 
 
 def test_random_protocol_input_matches_memcached(server, memcached):

@@ -4,12 +4,11 @@ memcached pushes, pops and Kestrel reservations over two connections) get the sa
 redis-queue-server and redis-diskqueue-server, and from mc-queue-server and mc-diskqueue-server.
 """
 
-import re
 import socket
 
 import pytest
 
-from conftest import assert_same_replies_to_random_requests, recv_until, resp_command
+from conftest import assert_same_replies_to_random_requests, reply_before_sentinel, resp_command
 
 KEYS = ["k1", "k2", "k3"]
 MEMBERS = ["a", "b", "c", "d", "", "x y"]
@@ -59,39 +58,39 @@ def random_resp_command(rng):
     return [name, *arguments.get(name, [])]
 
 
-class RESPConnection:
-    def __init__(self, port):
+class SentinelConnection:
+    """One connection; each request's reply is read up to the reply of a sentinel sent after it."""
+
+    def __init__(self, port, sentinel, sentinel_reply):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.reader = self.sock.makefile("rb")
+        self.sentinel, self.sentinel_reply = sentinel, sentinel_reply
 
     def close(self):
-        self.reader.close()
         self.sock.close()
 
-    def ask(self, args):
-        self.sock.sendall(resp_command(*args))
-        return self.read_reply()
+    def ask(self, request):
+        reply, closed = reply_before_sentinel(self.sock, request, self.sentinel, self.sentinel_reply)
+        assert not closed, f"the connection closed after {request!r}: {reply!r}"
+        return reply
 
-    def read_reply(self):
-        line = self.reader.readline()
-        kind = line[:1]
-        assert kind in (b"+", b"-", b":", b"$", b"*"), f"not a RESP2 reply: {line!r}"
-        if kind in (b"+", b"-", b":"):
-            return line
-        length = int(line[1:-2])
-        if length < 0:
-            return line
-        if kind == b"$":
-            return line + self.reader.read(length + 2)
-        return line + b"".join(self.read_reply() for _ in range(length))
+
+RESP_SENTINEL = (resp_command("ECHO", "__sentinel__"), b"$12\r\n__sentinel__\r\n")
+# `delete <key> <not 0>` answers a line that no request below produces, and changes nothing.
+MEMCACHED_SENTINEL = (b"delete __sentinel__ 7\r\n", b"CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n")
 
 
 @pytest.mark.parametrize("flags", [[], ["--allow-duplicates"]], ids=["unique", "duplicates"])
 def test_random_resp_commands_get_the_same_replies_in_ram_and_on_disk(start_server, flags):
-    ram = RESPConnection(start_server("redis-queue-server", *flags).port)
-    disk = RESPConnection(start_server("redis-diskqueue-server", *flags).port)
+    ram = SentinelConnection(start_server("redis-queue-server", *flags).port, *RESP_SENTINEL)
+    disk = SentinelConnection(start_server("redis-diskqueue-server", *flags).port, *RESP_SENTINEL)
     try:
-        assert_same_replies_to_random_requests(random_resp_command, ram.ask, disk.ask, count=4000, seed=1204)
+        assert_same_replies_to_random_requests(
+            random_resp_command,
+            lambda command: ram.ask(resp_command(*command)),
+            lambda command: disk.ask(resp_command(*command)),
+            count=4000,
+            seed=1204,
+        )
     finally:
         ram.close()
         disk.close()
@@ -100,11 +99,6 @@ def test_random_resp_commands_get_the_same_replies_in_ram_and_on_disk(start_serv
 QUEUES = [b"q1", b"q2"]
 MESSAGES = [b"a", b"b", b"c", b"", b"x y"]
 KESTREL_OPTIONS = [b"", b"/open", b"/close", b"/abort", b"/peek", b"/close/open", b"/t=1", b"/t=1/open", b"/bogus"]
-# No request below answers a VERSION line, so it marks the end of each reply.
-SENTINEL = b"version\r\n"
-SENTINEL_REPLY = re.compile(rb"(?m)^VERSION [^\r\n]*\r\n\Z")
-
-
 def random_memcached_request(rng):
     name = rng.choice([b"set", b"add", b"get", b"gets", b"delete", b"flush_all", b"kestrel", b"kestrel", b"kestrel"])
     queue = rng.choice(QUEUES)
@@ -120,29 +114,12 @@ def random_memcached_request(rng):
     return b"get " + queue + rng.choice(KESTREL_OPTIONS) + b"\r\n"
 
 
-class MemcachedConnection:
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-
-    def close(self):
-        self.sock.close()
-
-    def ask(self, request):
-        self.sock.sendall(request + SENTINEL)
-        received = b""
-        while (end := SENTINEL_REPLY.search(received)) is None:
-            chunk = recv_until(self.sock, terminator=b"\r\n", timeout=30)
-            assert chunk, f"the connection closed after {request!r}: {received!r}"
-            received += chunk
-        return received[: end.start()]
-
-
 @pytest.mark.parametrize("flags", [[], ["--allow-duplicates"]], ids=["unique", "duplicates"])
 def test_random_memcached_requests_get_the_same_replies_in_ram_and_on_disk(start_server, flags):
     ram_port = start_server("mc-queue-server", *flags).port
     disk_port = start_server("mc-diskqueue-server", *flags).port
     # Two clients each, so that reservations of one are invisible to the other.
-    pairs = [(MemcachedConnection(ram_port), MemcachedConnection(disk_port)) for _ in range(2)]
+    pairs = [(SentinelConnection(ram_port, *MEMCACHED_SENTINEL), SentinelConnection(disk_port, *MEMCACHED_SENTINEL)) for _ in range(2)]
     try:
         assert_same_replies_to_random_requests(
             lambda rng: (rng.randrange(len(pairs)), random_memcached_request(rng)),

@@ -26,7 +26,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from conftest import assert_same_replies_to_random_requests, recv_until, resp_command, wait_until
+from conftest import assert_same_replies_to_random_requests, recv_until, reply_before_sentinel, resp_command, wait_until
 
 PROGRAM = "redis-queue-server"
 
@@ -803,19 +803,9 @@ PROTOCOL_FRAGMENTS = [
 
 
 def exchange(port, data):
-    """Sends `data` and a sentinel on a new connection: what came back, and whether it was closed."""
+    """Sends `data` on a new connection: what came back, and whether it was closed."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(data + b"\r\n" + SENTINEL)
-        received = b""
-        while not received.endswith(SENTINEL_REPLY):
-            try:
-                chunk = sock.recv(65536)
-            except ConnectionResetError:
-                return received, True
-            if not chunk:
-                return received, True
-            received += chunk
-        return received, False
+        return reply_before_sentinel(sock, data + b"\r\n", SENTINEL, SENTINEL_REPLY)
 
 
 def test_random_protocol_input_matches_redis(server, redis_server):

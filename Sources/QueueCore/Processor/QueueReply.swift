@@ -12,6 +12,7 @@ public enum QueueReply: Sendable {
     case memberships([Bool])
     case names([ByteBuffer])
     case scanPage(cursor: UInt64, names: [ByteBuffer])
+    /// One entry per queue, in no particular order (each protocol orders them as it shows them).
     case statistics([QueueStatistics])
     case done
     case failure(QueueError)
