@@ -81,9 +81,9 @@ extension RESPSession {
         return nil
     }
 
-    /// A blocking command's timeout, read as Redis 7 reads it: seconds, with fractions, truncated
-    /// to whole milliseconds (so under a millisecond is 0, for ever), and a value too large for
-    /// Redis's 64-bit milliseconds "negative", as its conversion makes it.
+    /// A blocking command's timeout, read as Redis 7 reads it (``RedisTimeout``): seconds, with
+    /// fractions, rounded up to whole milliseconds, and a value too large for Redis's 64-bit
+    /// milliseconds "negative", as its conversion makes it.
     ///
     /// - Returns: nil after replying Redis's error; `.some(nil)` for "wait for ever".
     private static func timeout(_ argument: ByteBuffer, on connection: Connection<RESPSession>) -> TimeAmount?? {
