@@ -220,3 +220,10 @@ def test_info_counts_commands_and_bytes(server):
     assert after["total_commands_processed"] >= before["total_commands_processed"] + 2
     assert after["total_net_input_bytes"] - before["total_net_input_bytes"] >= 1000
     assert after["total_net_output_bytes"] > before["total_net_output_bytes"]
+
+
+def test_info_says_it_is_not_a_cluster(server):
+    # Cluster-aware clients (redis-py's RedisCluster, redis-cli --cluster) look for this field.
+    with redis.Redis(port=server.port) as client:
+        assert client.info("cluster") == {"cluster_enabled": 0}
+        assert client.info()["cluster_enabled"] == 0

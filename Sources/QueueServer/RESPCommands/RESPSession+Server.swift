@@ -55,7 +55,29 @@ extension RESPSession {
         }
     }
 
-    /// COMMAND [COUNT | INFO name... | DOCS name... | LIST | HELP]
+    /// COMMAND LIST's one optional `FILTERBY MODULE name | ACLCAT category | PATTERN pattern`, as
+    /// Redis 7.0 reads it: nil for anything else, a syntax error. There are no modules; categories
+    /// and patterns ignore case, as Redis's do.
+    private static func commandListFilter(_ argv: [ByteBuffer]) -> ((RESPCommand.Spec) -> Bool)? {
+        if argv.count == 2 {
+            return { _ in true }
+        }
+        guard argv.count == 5, argv[2].equalsCaseInsensitive("FILTERBY") else { return nil }
+        let kind = argv[3]
+        let argument = ByteBuffer(bytes: argv[4].readableBytesView.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 })
+        if kind.equalsCaseInsensitive("MODULE") {
+            return { _ in false }
+        } else if kind.equalsCaseInsensitive("ACLCAT") {
+            let category = "@" + String(buffer: argument)
+            return { $0.categories.contains(category) }
+        } else if kind.equalsCaseInsensitive("PATTERN") {
+            let pattern = GlobPattern(argument)
+            return { pattern.matches(ByteBuffer(string: $0.name)) }
+        }
+        return nil
+    }
+
+    /// COMMAND [COUNT | INFO name... | DOCS name... | LIST [FILTERBY ...] | HELP]
     private func command(on connection: Connection<RESPSession>) {
         let argv = self.argv
         let version = self.version
@@ -95,10 +117,14 @@ extension RESPSession {
                 }
             }
         case "command|list":
+            guard let filter = Self.commandListFilter(argv) else {
+                return connection.reply { $0.writeRESPError("syntax error") }
+            }
+            let names = all.flatMap { [$0] + $0.subcommands }.filter(filter).map(\.name)
             connection.reply { output in
-                output.writeRESPArrayHeader(all.count)
-                for spec in all {
-                    output.writeRESPBulk(spec.name)
+                output.writeRESPArrayHeader(names.count)
+                for name in names {
+                    output.writeRESPBulk(name)
                 }
             }
         default:

@@ -145,7 +145,7 @@ struct RESPSession: WireSession {
     /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
     private func scan(on connection: Connection<RESPSession>, run: (QueueCommand, RESPPendingReply.Shape) -> Void) {
         let argv = self.argv
-        guard let cursor = argv[1].readableUnsignedDigits else {
+        guard let cursor = argv[1].readableScanCursor else {
             return connection.reply { $0.writeRESPError("invalid cursor") }
         }
         var pattern: ByteBuffer?
@@ -188,6 +188,31 @@ struct RESPSession: WireSession {
 }
 
 extension ByteBuffer {
+    /// A SCAN cursor as Redis reads it, with C's `strtoul` in base 10: an optional sign (`-1` is
+    /// the largest cursor), digits up to the end or a NUL, none at all meaning 0; a leading space,
+    /// any other byte or a value past 64 bits is an invalid cursor.
+    var readableScanCursor: UInt64? {
+        let view = self.readableBytesView
+        let end = view.firstIndex(of: 0) ?? view.endIndex
+        var digits = view[view.startIndex..<end]
+        guard !digits.isEmpty else { return 0 }
+        let sign = digits.first!
+        let negative = sign == UInt8(ascii: "-")
+        if negative || sign == UInt8(ascii: "+") {
+            digits = digits.dropFirst()
+            guard !digits.isEmpty else { return nil }
+        }
+        var value: UInt64 = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow, !carry else { return nil }
+            value = sum
+        }
+        return negative ? 0 &- value : value
+    }
+
     /// Compares the readable bytes with an ASCII word, ignoring case.
     func equalsCaseInsensitive(_ word: StaticString) -> Bool {
         guard self.readableBytes == word.utf8CodeUnitCount else { return false }

@@ -89,6 +89,8 @@ enum ServerInfo {
                 "role:master",
                 "connected_slaves:0",
             ]),
+            // Cluster-aware clients read this line to choose their mode.
+            ("Cluster", ["cluster_enabled:0"]),
             ("Keyspace", queues > 0 ? ["db0:keys=\(queues),expires=0,avg_ttl=0"] : []),
         ]
         let wanted = Set(requested)
