@@ -403,6 +403,41 @@ def test_absolute_exptime_in_the_future_matches_memcached(server, memcached):
         theirs.close()
 
 
+def test_flush_all_at_a_unix_time_in_the_past_matches_memcached(server, memcached):
+    """A time since the server started (as memcached dates it, a minute early) flushes at once;
+    one before that flushes nothing and drops a pending delayed flush."""
+    now = int(time.time())
+    ours, theirs = Conversation(server.port), Conversation(memcached)
+    try:
+        for data in [
+            b"set a 0 0 1\r\n1\r\nflush_all 1000000000\r\nget a\r\n",
+            b"flush_all 99999999999\r\nflush_all 2592001 noreply\r\nget a\r\n",
+            b"flush_all 2\r\nflush_all 1000000000\r\n",
+        ]:
+            assert ours.step(data) == theirs.step(data), f"request {data!r}"
+        time.sleep(1.5)
+        for data in [b"get a\r\n", b"flush_all %d\r\nget a\r\n" % (now - 1)]:
+            assert ours.step(data) == theirs.step(data), f"request {data!r}"
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_refused_stores_count_as_memcached_counts_them(server, memcached):
+    """A store too large for the cache is `store_too_large`, not a delete; its data is skipped."""
+    counted = ("cmd_set", "store_too_large", "delete_hits", "delete_misses", "curr_items")
+    results = []
+    for port in (server.port, memcached):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(b"set a 0 0 1\r\nx\r\nset a 0 0 2097152\r\n" + TOO_LARGE + b"\r\n"
+                         b"add b 0 0 2097152\r\n" + TOO_LARGE + b"\r\nget a\r\n")
+            assert recv_until(sock, terminator=b"END\r\n", timeout=30).endswith(b"\r\nEND\r\n")
+        values = dict(stat_lines(port))
+        results.append({name: values[name] for name in counted})
+    assert results[0] == results[1]
+    assert results[0]["store_too_large"] == b"2"
+
+
 @pytest.mark.parametrize(
     "data",
     [b"quit\r\n", b"quit\r\nget a\r\n", b"version\r\nquit now\r\nversion\r\n", b"GET / HTTP/1.1\r\n"],

@@ -191,6 +191,26 @@ struct KeyValueCacheExpiryTests {
         #expect(cache.get("k") == nil)
     }
 
+    // memcached 1.6.18 dates its start 62 seconds early; a Unix time after that flushes at once.
+    @Test func flushAtAUnixTimeInThePastSinceTheStartIsImmediate() {
+        clock.advance(by: 1000)
+        cache.set("k", "v")
+        cache.flushAll(delay: start - 60)
+        #expect(cache.get("k") == nil)
+    }
+
+    // memcached 1.6.18: `flush_all 1000000000` answers OK, flushes nothing and drops a pending flush.
+    @Test func flushAtAUnixTimeBeforeTheStartOnlyCancelsAPendingOne() {
+        cache.set("k", "v")
+        cache.flushAll(delay: 10)
+        cache.flushAll(delay: 1_000_000_000)
+        clock.advance(by: 100)
+        #expect(cache.string("k") == "v")
+        cache.flushAll(delay: start - 61)
+        #expect(cache.string("k") == "v")
+        #expect(cache.statistics().commandFlush == 3)
+    }
+
     @Test func flushedItemsAreReclaimedAsTheCacheIsUsed() {
         let cache = KeyValueCacheTesting.makeCache(shardCount: 1, clock: clock)
         for index in 0..<100 { cache.set("old\(index)", "v") }

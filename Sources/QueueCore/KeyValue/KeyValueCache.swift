@@ -50,6 +50,8 @@ public final class KeyValueCache: Sendable {
     private let shards: [AdaptiveLockedBox<KeyValueCacheShard>]
     private let hasher: ByteHasher
     private let clock: any KeyValueCacheClock
+    /// The Unix second memcached would say it started at (see ``KeyValueCacheExpiry/processStartedLead``).
+    private let processStarted: Int64
 
     /// Creates an empty cache.
     ///
@@ -88,6 +90,7 @@ public final class KeyValueCache: Sendable {
         }
         self.hasher = ByteHasher(seed: UInt64.random(in: .min ... .max))
         self.clock = clock
+        self.processStarted = clock.secondsSinceEpoch - KeyValueCacheExpiry.processStartedLead
     }
 
     // MARK: Reads
@@ -198,13 +201,15 @@ public final class KeyValueCache: Sendable {
     /// Without a delay (or with 0, a negative one, or 1) it takes effect at once. Otherwise it
     /// takes effect `delay - 1` seconds from now, as on memcached 1.6 (`flush_all 3` empties the
     /// cache two seconds later; a delay over 30 days is a Unix time). A new `flush_all` replaces
-    /// a pending one. Costs one short lock per shard; the items themselves die lazily.
+    /// a pending one; a Unix time from before the server started only drops a pending one, as in
+    /// memcached (which also brings back items flushed before and not looked at since; here they
+    /// stay flushed). Costs one short lock per shard; the items themselves die lazily.
     public func flushAll(delay: Int64 = 0) {
         let now = self.clock.secondsSinceEpoch
-        let deadline = KeyValueCacheExpiry.flushDeadline(delay: delay, now: now)
+        let moment = KeyValueCacheExpiry.flushMoment(delay: delay, now: now, processStarted: self.processStarted)
         for (index, shard) in self.shards.enumerated() {
             shard.withLockedValue { shard in
-                shard.flush(deadline: deadline)
+                shard.flush(moment)
                 if index == 0 { shard.counters.commandFlush += 1 }
             }
         }
@@ -230,7 +235,23 @@ public final class KeyValueCache: Sendable {
         }
     }
 
+    /// A store refused before its data was read, because it announced more bytes than an item may
+    /// hold (`SERVER_ERROR object too large for cache`): counted as `store_too_large`, and for a
+    /// `set` (`removingOldValue`) the old value goes, as in memcached, so no stale value survives.
+    public func refuseTooLarge(key: ByteBuffer, removingOldValue: Bool) {
+        let now = self.clock.secondsSinceEpoch
+        key.withUnsafeReadableBytes { key in
+            self.refuse(key: key, hash: self.hasher.hash(key), removingOldValue: removingOldValue, tooLarge: true, now: now)
+        }
+    }
+
     // MARK: Internals
+
+    private func refuse(key: UnsafeRawBufferPointer, hash: UInt64, removingOldValue: Bool, tooLarge: Bool, now: Int64) {
+        _ = self.shard(for: hash).withLockedValue {
+            $0.refuseStore(hash: hash, key: key, removingOldValue: removingOldValue, tooLarge: tooLarge, now: now)
+        }
+    }
 
     private func shard(for hash: UInt64) -> AdaptiveLockedBox<KeyValueCacheShard> {
         // The high half picks the shard; the shard's buckets use the low half.
@@ -250,9 +271,7 @@ public final class KeyValueCache: Sendable {
         let tooLarge = key.count + value.count + Self.memcachedItemHeaderSize > self.configuration.maximumItemSize
         let tooLargeForShard = key.count + value.count + Self.perItemOverhead > self.shardMemoryLimit
         if tooLarge || tooLargeForShard {
-            _ = shard.withLockedValue {
-                $0.refuseStore(hash: hash, key: key, removingOldValue: mode == .set, tooLarge: tooLarge, now: now)
-            }
+            self.refuse(key: key, hash: hash, removingOldValue: mode == .set, tooLarge: tooLarge, now: now)
             return tooLarge ? .tooLarge : .outOfMemory
         }
         switch mode {

@@ -325,14 +325,17 @@ struct KeyValueCacheShard: Sendable {
         return (.value(result), released)
     }
 
-    /// `flush_all`: at once (`deadline == nil`), or from `deadline` on. A later flush replaces a
-    /// pending one, as in memcached where each `flush_all` overwrites `oldest_live`. O(1): items
-    /// die lazily, when next met.
-    mutating func flush(deadline: Int64?) {
-        if let deadline {
-            self.pendingFlushDeadline = deadline
-        } else {
+    /// `flush_all`: at once, from a moment on, or not at all. A later flush replaces a pending one,
+    /// as in memcached where each `flush_all` overwrites `oldest_live`. O(1): items die lazily,
+    /// when next met.
+    mutating func flush(_ moment: KeyValueCacheExpiry.FlushMoment) {
+        switch moment {
+        case .now:
             self.oldestLiveCAS = self.nextCAS
+            self.pendingFlushDeadline = nil
+        case .at(let deadline):
+            self.pendingFlushDeadline = deadline
+        case .cancelPending:
             self.pendingFlushDeadline = nil
         }
     }

@@ -145,11 +145,10 @@ struct MemcacheCacheStore: MemcacheStore {
         self.cache.resetStatistics()
     }
 
-    /// memcached drops the old value of a key whose `set` was too large, so no stale value survives.
+    /// Counted as memcached counts it; the old value of a key whose `set` was too large goes, so no
+    /// stale value survives.
     func refusedTooLarge(_ command: MemcacheStorageCommand, key: ByteBuffer) {
-        if command == .set {
-            _ = self.cache.delete(key)
-        }
+        self.cache.refuseTooLarge(key: key, removingOldValue: command == .set)
     }
 
     static func render(_ reply: QueueReply, for pending: Never, into output: inout ByteBuffer) {}
