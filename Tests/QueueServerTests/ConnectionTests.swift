@@ -131,6 +131,24 @@ import Testing
         #expect(!channel.isActive)
     }
 
+    // The shape redis-server 7.0.15 gives: flags, categories, tips and key specifications are
+    // RESP3 sets, and so is an empty list of subcommands; a list of subcommands is an array.
+    @Test func commandInfoUsesRedisSetsInRESP3() throws {
+        let channel = try Self.channel(RESPSession.self, RedisQueueProgram.self)
+        try channel.writeInbound(resp(["HELLO", "3"]))
+        channel.embeddedEventLoop.run()
+        _ = try Self.written(channel)
+        try channel.writeInbound(resp(["COMMAND", "INFO", "ping"]))
+        channel.embeddedEventLoop.run()
+        let ping = try Self.written(channel).joined()
+        #expect(ping.hasPrefix("*1\r\n*10\r\n$4\r\nping\r\n:-1\r\n~1\r\n+fast\r\n:0\r\n:0\r\n:0\r\n~2\r\n"))
+        #expect(ping.hasSuffix("~0\r\n~0\r\n~0\r\n"))
+        try channel.writeInbound(resp(["COMMAND", "INFO", "client"]))
+        channel.embeddedEventLoop.run()
+        let client = try Self.written(channel).joined()
+        #expect(client.contains("+@slow\r\n~0\r\n~0\r\n*5\r\n*10\r\n$14\r\nclient|setname\r\n"))
+    }
+
     @Test func memcachedQueueRequestsAndFlagsRoundTrip() throws {
         let channel = try Self.channel(MemcacheSession<MemcacheQueueStore>.self, MemcacheQueueProgram.self)
         try channel.writeInbound("set q 7 0 2\r\nab\r\nadd q 9 0 2\r\nab\r\nget q q\r\n")

@@ -150,9 +150,15 @@ extension ByteBuffer {
         for category in spec.categories {
             self.writeRESPSimpleString(category)
         }
-        self.writeRESPArrayHeader(0)  // tips
-        self.writeRESPArrayHeader(0)  // key specifications
-        self.writeRESPArrayHeader(spec.subcommands.count)
+        // Empty lists are RESP3 sets in Redis 7.0's reply (so are key specifications, which these
+        // entries leave out); a list of subcommands is an array.
+        self.writeRESPSetHeader(0, version)  // tips
+        self.writeRESPSetHeader(0, version)  // key specifications
+        if spec.subcommands.isEmpty {
+            self.writeRESPSetHeader(0, version)
+        } else {
+            self.writeRESPArrayHeader(spec.subcommands.count)
+        }
         for subcommand in spec.subcommands {
             self.writeCommandInfo(subcommand, version)
         }
