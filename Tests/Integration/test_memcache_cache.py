@@ -248,6 +248,8 @@ STEPS = [
     b"set a 0 0 1\r\nx\r\nadd a 0 0 2097152\r\n" + TOO_LARGE + b"\r\nget a\r\n",
     b"set a 0 0 2097152 noreply\r\n" + TOO_LARGE + b"\r\nget a\r\n",
     b"get a\r\nget a\r\nset p 0 0 1\r\n1\r\nincr p 1\r\nget p\r\ndelete p\r\n",
+    # memcached reads only the subcommand of `stats reset`
+    b"stats reset now\r\n",
 ]
 
 
@@ -424,18 +426,20 @@ def test_flush_all_at_a_unix_time_in_the_past_matches_memcached(server, memcache
 
 
 def test_refused_stores_count_as_memcached_counts_them(server, memcached):
-    """A store too large for the cache is `store_too_large`, not a delete; its data is skipped."""
-    counted = ("cmd_set", "store_too_large", "delete_hits", "delete_misses", "curr_items")
+    """A store too large for the cache is `store_too_large`, not a delete, and no `cmd_set`; a bad
+    data chunk is a `cmd_set` that stores nothing."""
+    counted = ("cmd_set", "store_too_large", "delete_hits", "delete_misses", "curr_items", "total_items")
     results = []
     for port in (server.port, memcached):
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
             sock.sendall(b"set a 0 0 1\r\nx\r\nset a 0 0 2097152\r\n" + TOO_LARGE + b"\r\n"
-                         b"add b 0 0 2097152\r\n" + TOO_LARGE + b"\r\nget a\r\n")
-            assert recv_until(sock, terminator=b"END\r\n", timeout=30).endswith(b"\r\nEND\r\n")
+                         b"add b 0 0 2097152\r\n" + TOO_LARGE + b"\r\nset c 0 0 1\r\nxyz\r\nget a c\r\n")
+            # The bad chunk's last bytes (CRLF) then read as an empty line: ERROR.
+            assert recv_until(sock, terminator=b"END\r\n", timeout=30).endswith(b"bad data chunk\r\nERROR\r\nEND\r\n")
         values = dict(stat_lines(port))
         results.append({name: values[name] for name in counted})
     assert results[0] == results[1]
-    assert results[0]["store_too_large"] == b"2"
+    assert results[0]["store_too_large"] == b"2" and results[0]["cmd_set"] == b"2"
 
 
 @pytest.mark.parametrize(

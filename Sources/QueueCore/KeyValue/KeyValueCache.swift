@@ -245,6 +245,12 @@ public final class KeyValueCache: Sendable {
         }
     }
 
+    /// A storage command whose data did not end where its length said (`CLIENT_ERROR bad data
+    /// chunk`): nothing is stored, but memcached counts it in `cmd_set` before it checks the block.
+    public func countStoreWithBadData() {
+        self.shards[0].withLockedValue { $0.counters.commandSet += 1 }
+    }
+
     // MARK: Internals
 
     private func refuse(key: UnsafeRawBufferPointer, hash: UInt64, removingOldValue: Bool, tooLarge: Bool, now: Int64) {

@@ -93,7 +93,7 @@ struct MemcacheCacheStore: MemcacheStore {
     /// `stats settings` gives the limits; other sub-statistics of memcached (slabs, items, sizes)
     /// describe its allocator, which this cache does not have.
     func stats(_ arguments: MemcacheTokens, on connection: Connection<MemcacheSession<Self>>) -> Bool {
-        guard arguments.count == 1, arguments.first == ByteBuffer(string: "settings") else { return false }
+        guard arguments.first == ByteBuffer(string: "settings") else { return false }
         let configuration = self.cache.configuration
         connection.reply { output in
             output.writeMemcacheStat("maxbytes", configuration.memoryLimit)
@@ -147,8 +147,12 @@ struct MemcacheCacheStore: MemcacheStore {
 
     /// Counted as memcached counts it; the old value of a key whose `set` was too large goes, so no
     /// stale value survives.
-    func refusedTooLarge(_ command: MemcacheStorageCommand, key: ByteBuffer) {
-        self.cache.refuseTooLarge(key: key, removingOldValue: command == .set)
+    func decoderRefused(_ error: MemcacheRequestError) {
+        if let refused = error.rejectedStorage {
+            self.cache.refuseTooLarge(key: refused.key, removingOldValue: refused.command == .set)
+        } else if error.reason == .badDataChunk {
+            self.cache.countStoreWithBadData()
+        }
     }
 
     static func render(_ reply: QueueReply, for pending: Never, into output: inout ByteBuffer) {}

@@ -125,7 +125,7 @@ struct MemcacheQueueStore: MemcacheStore {
     /// The queues' `added`/`removed` counts are their contents, not counters: they stay.
     func resetStatistics() {}
 
-    func refusedTooLarge(_ command: MemcacheStorageCommand, key: ByteBuffer) {}
+    func decoderRefused(_ error: MemcacheRequestError) {}
 
     static func render(_ reply: QueueReply, for pending: PendingReply, into output: inout ByteBuffer) {
         switch (pending, reply) {

@@ -60,7 +60,8 @@ struct MemcacheSession<Store: MemcacheStore>: WireSession {
                 let server = self.server
                 let snapshot = self.store.statisticsSnapshot()
                 connection.reply { Self.writeStatistics(server, snapshot, into: &$0) }
-            } else if arguments.count == 1, arguments.first == ByteBuffer(string: "reset") {
+            } else if arguments.first == ByteBuffer(string: "reset") {
+                // memcached reads only the subcommand: `stats reset x` resets too.
                 self.server.statistics.reset()
                 self.store.resetStatistics()
                 connection.reply { $0.writeStaticString("RESET\r\n") }
@@ -85,9 +86,7 @@ struct MemcacheSession<Store: MemcacheStore>: WireSession {
             }
             connection.reply { $0.writeMemcacheReply(accepted ? .stored : .authenticationFailure) }
         case .error(let error):
-            if let refused = error.rejectedStorage {
-                self.store.refusedTooLarge(refused.command, key: refused.key)
-            }
+            self.store.decoderRefused(error)
             connection.reply { $0.writeMemcacheError(error) }
             if error.closesConnection {
                 connection.closeAfterReplies()

@@ -30,8 +30,9 @@ protocol MemcacheStore: SendableMetatype {
     static func writeStatistics(_ part: MemcacheStatisticsPart, of snapshot: StatisticsSnapshot, into output: inout ByteBuffer)
     /// `stats reset`: the store's counters start again from 0.
     func resetStatistics()
-    /// A storage command whose value was too large was refused (after its block was skipped).
-    mutating func refusedTooLarge(_ command: MemcacheStorageCommand, key: ByteBuffer)
+    /// The decoder refused a request (a storage command too large, its block skipped; a bad data
+    /// chunk; a bad line): what the store counts or drops for it, as memcached does.
+    mutating func decoderRefused(_ error: MemcacheRequestError)
 
     static func render(_ reply: QueueReply, for pending: PendingReply, into output: inout ByteBuffer)
 }
