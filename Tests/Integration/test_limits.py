@@ -182,6 +182,35 @@ def test_idle_timeout(start_server, program):
     assert ping(server)
 
 
+@pytest.mark.parametrize("program", RESP_QUEUE_PROGRAMS + MEMCACHE_QUEUE_PROGRAMS)
+def test_idle_timeout_counts_from_the_reply_to_a_wait(start_server, program):
+    """A blocked client is not idle, and the reply that ends its wait (a timeout, or a message)
+    restarts its idle clock, as a write does in Redis. With --idle-timeout 1, a client that waited
+    1.5 s and asks again 0.6 s after the reply has been idle 0.6 s, not 2.1 s: it is answered."""
+    server = start_server(program, "--idle-timeout", "1")
+    resp = is_resp(program)
+    if resp:
+        wait, nothing = resp_command("BLPOP", "waits", "1.5"), b"*-1\r\n"
+        served_wait, job = resp_command("BLPOP", "served", "10"), b"job\r\n"
+    else:
+        wait, nothing = b"get waits/t=1500\r\n", b"END\r\n"
+        served_wait, job = b"get served/t=10000\r\n", b"job\r\nEND\r\n"
+    timed_out, served = server.connect(), server.connect()
+    try:
+        timed_out.sendall(wait)
+        served.sendall(served_wait)
+        time.sleep(1.5)
+        store(server, b"served", b"job")
+        assert recv_until(timed_out, terminator=nothing, timeout=30) == nothing
+        assert recv_until(served, terminator=job, timeout=30).endswith(job)
+        time.sleep(0.6)
+        for sock in (timed_out, served):
+            assert ping_reply_ok(program, ping_on(sock, program)), "closed as idle right after its reply"
+    finally:
+        timed_out.close()
+        served.close()
+
+
 # Malformed input closes that connection only
 
 

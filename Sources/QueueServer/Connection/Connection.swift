@@ -155,6 +155,11 @@ final class Connection<Session: WireSession>: ChannelDuplexHandler, QueueClient,
         if self.owed.isEmpty {
             self.awaitingBlockingReply = false
         }
+        if self.server.configuration.idleTimeout != nil {
+            // As Redis counts a write as interaction: a client answered after a long wait (a
+            // blocking pop that timed out or was served) is idle from now, not since it asked.
+            self.lastActivity = .now()
+        }
         self.processInput()
         self.flushAtEndOfTurn()
         self.finishIfDone()
