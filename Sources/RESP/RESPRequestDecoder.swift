@@ -214,6 +214,11 @@ public struct RESPRequestDecoder: NIOSingleStepByteToMessageDecoder {
                 end -= 1
             }
             let arguments = try InlineCommandSplitter.split(UnsafeRawBufferPointer(rebasing: bytes[..<end]))
+            // A bulk's bound holds inline too (SPEC §2: no message over --max-message-size);
+            // Redis leaves inline arguments to its 64 KiB line limit alone.
+            if arguments.contains(where: { $0.count > limits.maximumBulkLength }) {
+                throw .invalidBulkLength
+            }
             if arguments.isEmpty {
                 return (nil, newline + 1)
             }

@@ -135,6 +135,18 @@ def test_one_mebibyte_messages_and_the_error_just_over(server, client):
     assert client.ping()
 
 
+def test_a_small_message_limit_holds_for_inline_commands_too(start_server, program):
+    server = start_server(program, "--max-message-size", "1000")
+    with server.connect() as sock:
+        sock.sendall(b"SADD small " + b"a" * 1000 + b"\r\nSCARD small\r\n")
+        assert recv_until(sock, count=8) == b":1\r\n:1\r\n"
+        sock.sendall(b"SADD small " + b"b" * 1001 + b"\r\n")
+        assert recv_until(sock) == b"-ERR Protocol error: invalid bulk length\r\n"
+    with server.connect() as sock:
+        sock.sendall(b"SCARD small\r\n")
+        assert recv_until(sock, count=4) == b":1\r\n"
+
+
 def test_ten_thousand_pipelined_commands(server):
     with server.connect() as sock:
         sock.sendall(b"".join(resp_command("SADD", "p", f"m{i}") for i in range(10_000)))

@@ -115,6 +115,8 @@ private func decodeAll(
         #expect(decodeAll("*1\r\n$11\r\n", decoder: decoder).error == .invalidBulkLength)
         #expect(decodeAll("*4\r\n", decoder: decoder).error == .invalidMultibulkLength)
         #expect(decodeAll(multibulk(["ECHO", "0123456789"]), decoder: decoder).requests == [["ECHO", "0123456789"]])
+        #expect(decodeAll("ECHO 01234567890\r\n", decoder: decoder).error == .invalidBulkLength)
+        #expect(decodeAll("ECHO \"0123456789\"\r\n", decoder: decoder).requests == [["ECHO", "0123456789"]])
     }
 
     @Test func wholeRequestIsBounded() {
