@@ -91,10 +91,4 @@ extension ByteBuffer {
     public var readableStrictInt64: Int64? {
         self.withUnsafeReadableBytes { ASCIIDecimal.strictInt64($0) }
     }
-
-    /// The readable bytes as an unsigned integer of digits only (see ``ASCIIDecimal/unsignedDigits(_:)``).
-    @inlinable
-    public var readableUnsignedDigits: UInt64? {
-        self.withUnsafeReadableBytes { ASCIIDecimal.unsignedDigits($0) }
-    }
 }

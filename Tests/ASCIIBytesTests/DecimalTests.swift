@@ -20,11 +20,14 @@ import Testing
     }
 
     @Test func unsignedDigitsAllowLeadingZerosAndRejectOverflow() {
-        #expect(ByteBuffer(string: "007").readableUnsignedDigits == 7)
-        #expect(ByteBuffer(string: "18446744073709551615").readableUnsignedDigits == .max)
-        #expect(ByteBuffer(string: "18446744073709551616").readableUnsignedDigits == nil)
-        #expect(ByteBuffer(string: "-1").readableUnsignedDigits == nil)
-        #expect(ByteBuffer(string: "").readableUnsignedDigits == nil)
+        func digits(_ text: String) -> UInt64? {
+            ByteBuffer(string: text).withUnsafeReadableBytes { ASCIIDecimal.unsignedDigits($0) }
+        }
+        #expect(digits("007") == 7)
+        #expect(digits("18446744073709551615") == .max)
+        #expect(digits("18446744073709551616") == nil)
+        #expect(digits("-1") == nil)
+        #expect(digits("") == nil)
     }
 
     @Test(arguments: [0, 1, 9, 10, 99, 100, 12345, 999_999, 1_000_000, Int.max, Int.min, -1, -10])

@@ -64,14 +64,15 @@ extension RESPSession {
         }
         guard argv.count == 5, argv[2].equalsCaseInsensitive("FILTERBY") else { return nil }
         let kind = argv[3]
-        let argument = ByteBuffer(bytes: argv[4].readableBytesView.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 })
+        // Names and categories are lower-case: lower-casing the argument ignores case, as CONFIG GET does.
+        let argument = String(buffer: argv[4]).lowercased()
         if kind.equalsCaseInsensitive("MODULE") {
             return { _ in false }
         } else if kind.equalsCaseInsensitive("ACLCAT") {
-            let category = "@" + String(buffer: argument)
+            let category = "@" + argument
             return { $0.categories.contains(category) }
         } else if kind.equalsCaseInsensitive("PATTERN") {
-            let pattern = GlobPattern(argument)
+            let pattern = GlobPattern(ByteBuffer(string: argument))
             return { pattern.matches(ByteBuffer(string: $0.name)) }
         }
         return nil

@@ -192,25 +192,16 @@ extension ByteBuffer {
     /// the largest cursor), digits up to the end or a NUL, none at all meaning 0; a leading space,
     /// any other byte or a value past 64 bits is an invalid cursor.
     var readableScanCursor: UInt64? {
-        let view = self.readableBytesView
-        let end = view.firstIndex(of: 0) ?? view.endIndex
-        var digits = view[view.startIndex..<end]
-        guard !digits.isEmpty else { return 0 }
-        let sign = digits.first!
-        let negative = sign == UInt8(ascii: "-")
-        if negative || sign == UInt8(ascii: "+") {
-            digits = digits.dropFirst()
-            guard !digits.isEmpty else { return nil }
+        self.withUnsafeReadableBytes { bytes in
+            let number = UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.firstIndex(of: 0) ?? bytes.endIndex)])
+            guard let sign = number.first else { return 0 }
+            let negative = sign == UInt8(ascii: "-")
+            let signed = negative || sign == UInt8(ascii: "+")
+            guard let value = ASCIIDecimal.unsignedDigits(signed ? UnsafeRawBufferPointer(rebasing: number.dropFirst()) : number) else {
+                return nil
+            }
+            return negative ? 0 &- value : value
         }
-        var value: UInt64 = 0
-        for byte in digits {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            let (times10, overflow) = value.multipliedReportingOverflow(by: 10)
-            let (sum, carry) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            guard !overflow, !carry else { return nil }
-            value = sum
-        }
-        return negative ? 0 &- value : value
     }
 
     /// Compares the readable bytes with an ASCII word, ignoring case.
